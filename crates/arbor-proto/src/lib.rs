@@ -6,11 +6,13 @@
 #![forbid(unsafe_code)]
 
 pub mod b64;
+pub mod eab;
 pub mod identifier;
 pub mod jwk;
 pub mod jws;
 pub mod objects;
 pub mod problem;
+pub mod sign;
 
 pub use identifier::{Identifier, IdentifierType};
 pub use problem::{Problem, ProblemType};
