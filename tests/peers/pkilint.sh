@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# CA/Browser Forum Baseline Requirements lint (pkilint) of every leaf the earlier steps
+# saved in PEER_WORK/issued/ (env contract: see lib.sh). For each leaf,
+#   lint_cabf_serverauth_cert lint -t DV-FINAL-CERTIFICATE -s ERROR cert.pem
+# must print nothing and exit 0. (Pebble's leaves do not pass; Arbor's must.)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_env
+require_venv_tool lint_cabf_serverauth_cert
+
+failed=0
+count=0
+shopt -s nullglob
+for d in "$PEER_WORK"/issued/*/; do
+    d="${d%/}"
+    label="$(basename "$d")"
+    count=$((count + 1))
+    rc=0
+    out="$(timeout 60 "$ARBOR_VENV/bin/lint_cabf_serverauth_cert" lint -t DV-FINAL-CERTIFICATE -s ERROR \
+        "$d/cert.pem" 2>&1)" || rc=$?
+    if ((rc == 0)) && [[ -z "$out" ]]; then
+        note "$label: no findings at ERROR or above"
+    else
+        failed=$((failed + 1))
+        echo "$STEP: $label: pkilint exit $rc, $(grep -c . <<<"$out") finding line(s):" >&2
+        head -n 20 <<<"$out" | sed 's/^/    /' >&2
+    fi
+done
+((count > 0)) || fail "no issued certificates in $PEER_WORK/issued (run certbot.sh / lego.sh first)"
+((failed == 0)) || fail "$failed of $count leaf certificate(s) have findings"
+note "ok ($count leaves)"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every peer-interop step against one running CA and prints `peers: N passed, M failed`.
+#   ACME_DIR=https://127.0.0.1:14000/dir ACME_ROOT_PEM=arbor-data/root.pem tests/peers/run-all.sh
+# Optional: ACME_CHAIN_ROOT_PEM, ACME_ROOT_ALT_PEM, PEER_WORK (kept), PEER_STEPS
+# ("certbot lego verify pkilint" by default). Contract details: lib.sh.
+# Exit status: 0 when every step passed.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+[[ -n "${ACME_DIR:-}" && -n "${ACME_ROOT_PEM:-}" ]] || {
+    echo "run-all.sh: set ACME_DIR and ACME_ROOT_PEM (for Pebble: eval \"\$(scripts/pebble.sh start)\")" >&2
+    exit 2
+}
+if [[ -z "${PEER_WORK:-}" ]]; then
+    PEER_WORK="$(mktemp -d /tmp/arbor-peers.XXXXXX)"
+fi
+mkdir -p "$PEER_WORK"
+export PEER_WORK ACME_DIR ACME_ROOT_PEM
+[[ -n "${ACME_CHAIN_ROOT_PEM:-}" ]] && export ACME_CHAIN_ROOT_PEM
+[[ -n "${ACME_ROOT_ALT_PEM:-}" ]] && export ACME_ROOT_ALT_PEM
+echo "run-all.sh: CA $ACME_DIR, work dir $PEER_WORK"
+
+# The client steps issue; verify and pkilint check what they issued.
+read -r -a steps <<<"${PEER_STEPS:-certbot lego verify pkilint}"
+passed=0
+failed=0
+failed_names=()
+for s in "${steps[@]}"; do
+    [[ -x "$here/$s.sh" ]] || { echo "run-all.sh: no step $here/$s.sh" >&2; failed=$((failed + 1)); failed_names+=("$s"); continue; }
+    start=$SECONDS
+    rc=0
+    timeout --kill-after=10 "${PEER_STEP_TIMEOUT:-900}" "$here/$s.sh" </dev/null || rc=$?
+    if ((rc == 0)); then
+        passed=$((passed + 1))
+        echo "PASS $s ($((SECONDS - start)) s)"
+    else
+        failed=$((failed + 1))
+        failed_names+=("$s")
+        echo "FAIL $s (exit $rc, $((SECONDS - start)) s)"
+    fi
+done
+((failed == 0)) || echo "run-all.sh: failed steps: ${failed_names[*]} (logs in $PEER_WORK/logs)"
+echo "peers: $passed passed, $failed failed"
+((failed == 0))
