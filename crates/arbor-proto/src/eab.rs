@@ -118,3 +118,123 @@ pub fn eab_verify(
     }
     Ok(kid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::{KeyKind, SigningKey};
+
+    const URL: &str = "https://ca.example/acme/new-account";
+    const KID: &str = "kid-1";
+    const KEY: &[u8] = b"an hmac key handed out by the CA";
+
+    fn lookup(kid: &str) -> Option<Vec<u8>> {
+        (kid == KID).then(|| KEY.to_vec())
+    }
+
+    /// MACs an arbitrary header, to forge inner JWSs `eab_sign` would never produce.
+    fn mac_with_header(header: &Value, payload: &Value) -> Value {
+        let p = b64::encode(&serde_json::to_vec(header).unwrap());
+        let pl = b64::encode(&serde_json::to_vec(payload).unwrap());
+        let tag = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, KEY),
+            &signing_input(&p, &pl),
+        );
+        json!({"protected": p, "payload": pl, "signature": b64::encode(tag.as_ref())})
+    }
+
+    #[test]
+    fn sign_then_verify_each_alg() {
+        let acct = SigningKey::generate(KeyKind::P256).unwrap().public_jwk();
+        for alg in EAB_ALGS {
+            let eab = eab_sign(alg, KID, KEY, URL, &acct.to_value()).unwrap();
+            assert_eq!(eab_verify(&eab, URL, &acct, lookup), Ok(KID.to_string()));
+            // The tag is as long as the hash the algorithm names.
+            let tag_len = b64::decode(eab["signature"].as_str().unwrap())
+                .unwrap()
+                .len();
+            assert_eq!(tag_len * 8, alg[2..].parse::<usize>().unwrap());
+        }
+        // A JWK with extra members still binds the same key.
+        let mut extra = acct.to_value();
+        extra["use"] = json!("sig");
+        let eab = eab_sign("HS256", KID, KEY, URL, &extra).unwrap();
+        assert_eq!(eab_verify(&eab, URL, &acct, lookup), Ok(KID.to_string()));
+    }
+
+    #[test]
+    fn rejects_wrong_key_url_kid_and_account() {
+        let acct = SigningKey::generate(KeyKind::Ed25519).unwrap().public_jwk();
+        let eab = eab_sign("HS256", KID, b"some other key", URL, &acct.to_value()).unwrap();
+        assert_eq!(
+            eab_verify(&eab, URL, &acct, lookup),
+            Err(JwsError::BadSignature)
+        );
+
+        let eab = eab_sign("HS256", KID, KEY, URL, &acct.to_value()).unwrap();
+        let wrong_url = eab_verify(&eab, "https://ca.example/acme/other", &acct, lookup);
+        assert!(matches!(wrong_url, Err(JwsError::Malformed(m)) if m.contains("url")));
+        assert!(matches!(
+            eab_verify(&eab, URL, &acct, |_| None),
+            Err(JwsError::Malformed(_))
+        ));
+
+        let other = SigningKey::generate(KeyKind::Ed25519).unwrap().public_jwk();
+        let wrong_acct = eab_verify(&eab, URL, &other, lookup);
+        assert!(matches!(wrong_acct, Err(JwsError::Malformed(m)) if m.contains("account key")));
+
+        let mut tampered = eab.clone();
+        tampered["payload"] = json!(b64::encode(&serde_json::to_vec(&other.to_value()).unwrap()));
+        assert_eq!(
+            eab_verify(&tampered, URL, &other, lookup),
+            Err(JwsError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn rejects_bad_headers() {
+        let acct = SigningKey::generate(KeyKind::P256).unwrap().public_jwk();
+        let jwk = acct.to_value();
+        let base = json!({"alg": "HS256", "kid": KID, "url": URL});
+        assert!(eab_verify(&mac_with_header(&base, &jwk), URL, &acct, lookup).is_ok());
+
+        let mut with_nonce = base.clone();
+        with_nonce["nonce"] = json!("abc");
+        let r = eab_verify(&mac_with_header(&with_nonce, &jwk), URL, &acct, lookup);
+        assert!(matches!(r, Err(JwsError::Malformed(m)) if m.contains("nonce")));
+
+        let mut with_jwk = base.clone();
+        with_jwk["jwk"] = jwk.clone();
+        let r = eab_verify(&mac_with_header(&with_jwk, &jwk), URL, &acct, lookup);
+        assert!(matches!(r, Err(JwsError::Malformed(_))));
+
+        for alg in ["none", "RS256", "ES256", "HS1"] {
+            let mut h = base.clone();
+            h["alg"] = json!(alg);
+            let r = eab_verify(&mac_with_header(&h, &jwk), URL, &acct, lookup);
+            assert!(
+                matches!(r, Err(JwsError::BadSignatureAlgorithm(_))),
+                "{alg}"
+            );
+        }
+        for missing in ["kid", "url", "alg"] {
+            let mut h = base.clone();
+            h.as_object_mut().unwrap().remove(missing);
+            let r = eab_verify(&mac_with_header(&h, &jwk), URL, &acct, lookup);
+            assert!(matches!(r, Err(JwsError::Malformed(_))), "{missing}");
+        }
+        assert!(matches!(
+            eab_sign("RS256", KID, KEY, URL, &jwk),
+            Err(JwsError::BadSignatureAlgorithm(_))
+        ));
+        assert!(matches!(
+            eab_sign("HS256", KID, b"", URL, &jwk),
+            Err(JwsError::Malformed(_))
+        ));
+        // Not flattened JSON.
+        assert!(matches!(
+            eab_verify(&json!("x"), URL, &acct, lookup),
+            Err(JwsError::Malformed(_))
+        ));
+    }
+}

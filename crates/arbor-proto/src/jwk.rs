@@ -358,7 +358,7 @@ impl PublicJwk {
 /// The handful of DER encoders the SPKI needs. Hand-written (rather than pulling in a DER
 /// crate) because arbor-proto only ever *writes* these three fixed shapes, and every
 /// output is cross-checked against openssl in the tests.
-mod der {
+pub(crate) mod der {
     /// Tag-length-value with a definite-length (short or long form) length (X.690 §8.1.3).
     pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         let len = content.len();

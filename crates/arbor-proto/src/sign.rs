@@ -327,3 +327,6 @@ fn pem_block(pem: &str, label: &str) -> Option<Result<Vec<u8>, JwsError>> {
         .collect();
     Some(Base64::decode_vec(&body).map_err(|_| key_err("PEM body is not valid base64")))
 }
+
+#[cfg(test)]
+mod tests;
