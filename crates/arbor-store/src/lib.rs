@@ -8,9 +8,13 @@
 //! - state transitions that races could double (finalize) are compare-and-swap.
 #![forbid(unsafe_code)]
 
+pub mod fault;
 pub mod records;
+pub mod sqlite;
 
+pub use fault::{FaultKind, FaultyStore, WriteMethod};
 pub use records::*;
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 use async_trait::async_trait;
 
@@ -81,14 +85,19 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Option<AuthzRecord>>;
     /// Every valid, unexpired authorization an account holds for `identifier` (revocation by
     /// authorized account, §7.6).
-    async fn has_valid_authz(&self, account_id: &str, identifier: &Identifier, now: i64)
-    -> Result<bool>;
+    async fn has_valid_authz(
+        &self,
+        account_id: &str,
+        identifier: &Identifier,
+        now: i64,
+    ) -> Result<bool>;
 
     // --- serials and certificates (§7.4.2, §7.6) ---
     /// Reserves a serial before anything is signed; `Duplicate("serial")` if it was ever used.
     async fn reserve_serial(&self, serial_hex: &str, order_id: &str, now: i64) -> Result<()>;
     /// Stores the issued certificate and flips its order to `valid` in one transaction.
-    async fn insert_certificate(&self, cert: &CertificateRecord, order: &OrderRecord) -> Result<()>;
+    async fn insert_certificate(&self, cert: &CertificateRecord, order: &OrderRecord)
+    -> Result<()>;
     /// Looks a certificate up by serial (lower-case hex).
     async fn get_certificate(&self, serial_hex: &str) -> Result<Option<CertificateRecord>>;
     /// Marks a certificate revoked; `Ok(false)` if it already was.

@@ -2,8 +2,8 @@
 //! renders them into RFC 8555 JSON (`arbor_proto::objects`).
 
 pub use arbor_proto::Identifier;
-pub use arbor_proto::objects::{AccountStatus, AuthzStatus, ChallengeStatus, OrderStatus};
 use arbor_proto::Problem;
+pub use arbor_proto::objects::{AccountStatus, AuthzStatus, ChallengeStatus, OrderStatus};
 use serde::{Deserialize, Serialize};
 
 /// An ACME account (RFC 8555 §7.1.2).

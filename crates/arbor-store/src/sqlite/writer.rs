@@ -1,0 +1,336 @@
+//! The single SQLite writer with group commit.
+//!
+//! SQLite admits one writer at a time, so every write goes to one task that owns the only
+//! read-write connection. The task drains whatever ops are queued, applies them inside one
+//! transaction (each op in its own SAVEPOINT, so one op's `Duplicate` or `NotFound` rolls
+//! back only that op), commits once — one fsync for the whole group, as `synchronous=FULL`
+//! in WAL mode syncs the log on commit — and only then answers every waiter. A waiter's
+//! `Ok` therefore always means "committed and durable".
+
+use sqlx::error::ErrorKind;
+use sqlx::{Connection, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+
+use super::rows::{AccountRow, AuthzRow, CertRow, OrderRow};
+use super::schema::backend;
+use crate::{Result, StoreError};
+
+/// Most ops applied in one transaction; bounds how long the first waiter of a group waits.
+pub const MAX_GROUP: usize = 256;
+
+/// One write, with its rows already encoded.
+#[derive(Debug)]
+pub enum Op {
+    InsertAccount(AccountRow),
+    UpdateAccount(AccountRow),
+    InsertOrder(OrderRow, Vec<AuthzRow>),
+    UpdateOrder(OrderRow),
+    CasOrder(OrderRow, &'static str),
+    UpdateAuthz(AuthzRow),
+    ReserveSerial {
+        serial: String,
+        order_id: String,
+        now: i64,
+    },
+    InsertCertificate(CertRow, OrderRow),
+    Revoke {
+        serial: String,
+        reason: i64,
+        at: i64,
+    },
+}
+
+/// An op and the channel its result goes back on. Ops that return `()` report `true`.
+pub type Job = (Op, oneshot::Sender<Result<bool>>);
+
+/// Runs the writer loop until every sender is dropped, then closes the connection.
+pub async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.recv().await {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = apply_group(&mut conn, &group).await;
+        for ((_, reply), result) in group.drain(..).zip(results) {
+            // A waiter that gave up (its future was dropped) is not an error.
+            let _ = reply.send(result);
+        }
+    }
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "closing the SQLite writer connection");
+    }
+}
+
+/// Applies a group in one transaction and returns one result per op.
+async fn apply_group(conn: &mut SqliteConnection, group: &[Job]) -> Vec<Result<bool>> {
+    let fail_all = |msg: String| {
+        group
+            .iter()
+            .map(|_| Err(StoreError::Backend(msg.clone())))
+            .collect()
+    };
+    let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(format!("begin: {e}")),
+    };
+    let mut results = Vec::with_capacity(group.len());
+    if let [(op, _)] = group {
+        // A lone op needs no savepoint: its failure is the transaction's.
+        let r = apply(&mut tx, op).await;
+        if r.is_err() {
+            if let Err(e) = tx.rollback().await {
+                tracing::warn!(error = %e, "rolling back a failed write");
+            }
+            return vec![r];
+        }
+        results.push(r);
+    } else {
+        for (op, _) in group {
+            let mut sp = match Connection::begin(&mut *tx).await {
+                Ok(sp) => sp,
+                Err(e) => return fail_all(format!("savepoint: {e}")),
+            };
+            let r = apply(&mut sp, op).await;
+            let end = if r.is_ok() {
+                sp.commit().await
+            } else {
+                sp.rollback().await
+            };
+            if let Err(e) = end {
+                return fail_all(format!("ending savepoint: {e}"));
+            }
+            if let Err(StoreError::Backend(msg)) = &r {
+                // An I/O-level failure may have aborted the whole transaction: give up on
+                // the group rather than commit a state we can no longer reason about.
+                let msg = format!("group aborted: {msg}");
+                drop(tx);
+                return fail_all(msg);
+            }
+            results.push(r);
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => results,
+        Err(e) => {
+            let msg = format!("commit: {e}");
+            results
+                .into_iter()
+                .map(|r| r.and(Err(StoreError::Backend(msg.clone()))))
+                .collect()
+        }
+    }
+}
+
+/// Maps a constraint failure to the expected outcome it stands for.
+fn classify(e: sqlx::Error, foreign_key: &'static str) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        match db.kind() {
+            ErrorKind::UniqueViolation => {
+                let msg = db.message();
+                let what = if msg.contains("accounts.thumbprint") {
+                    "account key"
+                } else if msg.contains("accounts.id") {
+                    "account id"
+                } else if msg.contains("orders.id") {
+                    "order id"
+                } else if msg.contains("authzs.id") {
+                    "authz id"
+                } else if msg.contains("serial") {
+                    "serial"
+                } else {
+                    return backend(e);
+                };
+                return StoreError::Duplicate(what);
+            }
+            ErrorKind::ForeignKeyViolation => return StoreError::NotFound(foreign_key),
+            _ => {}
+        }
+    }
+    backend(e)
+}
+
+fn affected(rows: u64, what: &'static str) -> Result<bool> {
+    if rows == 0 {
+        Err(StoreError::NotFound(what))
+    } else {
+        Ok(true)
+    }
+}
+
+async fn write_authz(conn: &mut SqliteConnection, a: &AuthzRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO authzs (id, account_id, identifier_type, identifier_value, wildcard, \
+         status, expires, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&a.id)
+    .bind(&a.account_id)
+    .bind(&a.identifier_type)
+    .bind(&a.identifier_value)
+    .bind(a.wildcard)
+    .bind(a.status)
+    .bind(a.expires)
+    .bind(a.created_at)
+    .bind(&a.data)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| classify(e, "account"))?;
+    Ok(())
+}
+
+async fn set_order(conn: &mut SqliteConnection, o: &OrderRow) -> Result<bool> {
+    let r = sqlx::query("UPDATE orders SET status = ?, data = ? WHERE id = ?")
+        .bind(o.status)
+        .bind(&o.data)
+        .bind(&o.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    affected(r.rows_affected(), "order")
+}
+
+/// Applies one op on `conn` (inside the caller's transaction or savepoint).
+async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<bool> {
+    match op {
+        Op::InsertAccount(a) => {
+            sqlx::query(
+                "INSERT INTO accounts (id, thumbprint, status, created_at, data) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&a.id)
+            .bind(&a.thumbprint)
+            .bind(a.status)
+            .bind(a.created_at)
+            .bind(&a.data)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| classify(e, "account"))?;
+            Ok(true)
+        }
+        Op::UpdateAccount(a) => {
+            let r = sqlx::query(
+                "UPDATE accounts SET thumbprint = ?, status = ?, data = ? WHERE id = ?",
+            )
+            .bind(&a.thumbprint)
+            .bind(a.status)
+            .bind(&a.data)
+            .bind(&a.id)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| classify(e, "account"))?;
+            affected(r.rows_affected(), "account")
+        }
+        Op::InsertOrder(o, authzs) => {
+            for a in authzs {
+                write_authz(conn, a).await?;
+            }
+            sqlx::query(
+                "INSERT INTO orders (id, account_id, status, created_at, data) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&o.id)
+            .bind(&o.account_id)
+            .bind(o.status)
+            .bind(o.created_at)
+            .bind(&o.data)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| classify(e, "account"))?;
+            Ok(true)
+        }
+        Op::UpdateOrder(o) => set_order(conn, o).await,
+        Op::CasOrder(o, expected) => {
+            let r =
+                sqlx::query("UPDATE orders SET status = ?, data = ? WHERE id = ? AND status = ?")
+                    .bind(o.status)
+                    .bind(&o.data)
+                    .bind(&o.id)
+                    .bind(*expected)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+            Ok(r.rows_affected() == 1)
+        }
+        Op::UpdateAuthz(a) => {
+            let r = sqlx::query(
+                "UPDATE authzs SET identifier_type = ?, identifier_value = ?, wildcard = ?, \
+                 status = ?, expires = ?, data = ? WHERE id = ?",
+            )
+            .bind(&a.identifier_type)
+            .bind(&a.identifier_value)
+            .bind(a.wildcard)
+            .bind(a.status)
+            .bind(a.expires)
+            .bind(&a.data)
+            .bind(&a.id)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+            affected(r.rows_affected(), "authz")
+        }
+        Op::ReserveSerial {
+            serial,
+            order_id,
+            now,
+        } => {
+            sqlx::query("INSERT INTO serials (serial, order_id, created_at) VALUES (?, ?, ?)")
+                .bind(serial)
+                .bind(order_id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| classify(e, "order"))?;
+            Ok(true)
+        }
+        Op::InsertCertificate(c, o) => {
+            sqlx::query(
+                "INSERT INTO certificates (serial, account_id, order_id, issuer_id, \
+                 spki_sha256, identifiers, not_before, not_after, issued_at, revoked_at, \
+                 revoked_reason, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&c.serial)
+            .bind(&c.account_id)
+            .bind(&c.order_id)
+            .bind(&c.issuer_id)
+            .bind(&c.spki_sha256)
+            .bind(&c.identifiers)
+            .bind(c.not_before)
+            .bind(c.not_after)
+            .bind(c.issued_at)
+            .bind(c.revoked_at)
+            .bind(c.revoked_reason)
+            .bind(&c.der)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| classify(e, "serial reservation"))?;
+            set_order(conn, o).await
+        }
+        Op::Revoke { serial, reason, at } => {
+            let r = sqlx::query(
+                "UPDATE certificates SET revoked_at = ?, revoked_reason = ? \
+                 WHERE serial = ? AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(reason)
+            .bind(serial)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+            if r.rows_affected() == 1 {
+                return Ok(true);
+            }
+            let exists = sqlx::query("SELECT 1 FROM certificates WHERE serial = ?")
+                .bind(serial)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?;
+            match exists {
+                Some(_) => Ok(false),
+                None => Err(StoreError::NotFound("certificate")),
+            }
+        }
+    }
+}
