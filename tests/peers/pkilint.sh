@@ -10,6 +10,8 @@ require_venv_tool lint_cabf_serverauth_cert
 
 failed=0
 count=0
+prev_out=""
+prev_label=""
 shopt -s nullglob
 for d in "$PEER_WORK"/issued/*/; do
     d="${d%/}"
@@ -22,8 +24,14 @@ for d in "$PEER_WORK"/issued/*/; do
         note "$label: no findings at ERROR or above"
     else
         failed=$((failed + 1))
-        echo "$STEP: $label: pkilint exit $rc, $(grep -c . <<<"$out") finding line(s):" >&2
-        head -n 20 <<<"$out" | sed 's/^/    /' >&2
+        if [[ -n "$prev_label" && "$out" == "$prev_out" ]]; then
+            echo "$STEP: $label: pkilint exit $rc, same findings as $prev_label" >&2
+        else
+            echo "$STEP: $label: pkilint exit $rc, $(grep -c . <<<"$out") finding line(s):" >&2
+            head -n 30 <<<"$out" | sed 's/^/    /' >&2
+            prev_out="$out"
+            prev_label="$label"
+        fi
     fi
 done
 ((count > 0)) || fail "no issued certificates in $PEER_WORK/issued (run certbot.sh / lego.sh first)"

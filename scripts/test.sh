@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The project's one test command (README, .ci/run):
+#   1. scripts/setup.sh                      peers and tools (apt + ./.venv)
+#   2. cargo fmt --check, clippy -D warnings, cargo test (workspace, --locked)
+#   3. cargo build -p arbor (debug: shares the test build's artifacts, fastest on 2 cores)
+#   4. a fresh `arbor serve` in a temp data dir (--resolve-all-to 127.0.0.1), then
+#      tests/peers/run-all.sh against it; the server is stopped on exit
+# The last line is the peer summary `peers: N passed, M failed`; exit status is non-zero
+# if any stage failed.
+#
+# Options: --peers-only (skip stage 2), --no-peers (skip stages 3-4),
+#          --pebble (run the peer steps against Debian's Pebble instead of arbor).
+# Env: ARBOR_TEST_LISTEN (default 127.0.0.1:14000), PEER_HTTP_PORT (default 5002).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+cargo_stages=1
+peers=1
+against=arbor
+for a in "$@"; do
+    case "$a" in
+        --peers-only) cargo_stages=0 ;;
+        --no-peers) peers=0 ;;
+        --pebble) against=pebble ;;
+        *) echo "test.sh: unknown option $a" >&2; exit 2 ;;
+    esac
+done
+
+LISTEN="${ARBOR_TEST_LISTEN:-127.0.0.1:14000}"
+export PEER_HTTP_PORT="${PEER_HTTP_PORT:-5002}"
+failed_stages=()
+stage() { echo; echo "==> $*"; }
+
+scripts/setup.sh
+
+if ((cargo_stages)); then
+    stage "cargo fmt --check"
+    cargo fmt --all --check || failed_stages+=(fmt)
+    stage "cargo clippy"
+    cargo clippy --workspace --all-targets --locked -- -D warnings || failed_stages+=(clippy)
+    stage "cargo test"
+    cargo test --workspace --locked || failed_stages+=(test)
+fi
+
+((peers)) || {
+    ((${#failed_stages[@]} == 0)) || { echo "test.sh: failed: ${failed_stages[*]}" >&2; exit 1; }
+    echo "test.sh: ok (peer steps skipped)"
+    exit 0
+}
+
+WORK="$(mktemp -d /tmp/arbor-test.XXXXXX)"
+server_pid=""
+all_ok=0
+pebble_state=""
+cleanup() {
+    if [[ -n "$server_pid" ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        for _ in $(seq 25); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
+        kill -9 "$server_pid" 2>/dev/null || true
+    fi
+    [[ -n "$pebble_state" ]] && scripts/pebble.sh stop --state "$pebble_state" || true
+    # Keep the logs of a failed run; drop a green one.
+    if ((all_ok)); then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+no_peers() { # $1 = reason: count every peer step as failed
+    echo "test.sh: $1; peer steps not run" >&2
+    echo "test.sh: failed: ${failed_stages[*]} (logs kept in $WORK)" >&2
+    echo "peers: 0 passed, 4 failed"
+    exit 1
+}
+for p in "${LISTEN##*:}" "$PEER_HTTP_PORT"; do
+    port_free "$p" || { failed_stages+=(ports); no_peers "127.0.0.1:$p is already in use (another CA or client running?)"; }
+done
+
+if [[ "$against" == pebble ]]; then
+    stage "pebble (scripts/pebble.sh, PEBBLE_ALTERNATE_ROOTS=1)"
+    out="$(PEBBLE_ALTERNATE_ROOTS=1 scripts/pebble.sh start --port "${LISTEN##*:}" --state "$WORK/pebble")" \
+        || { failed_stages+=(pebble); no_peers "pebble did not start"; }
+    pebble_state="$WORK/pebble"
+    eval "$out"
+    export ACME_DIR ACME_ROOT_PEM ACME_CHAIN_ROOT_PEM ACME_ROOT_ALT_PEM
+else
+    stage "cargo build -p arbor"
+    cargo build --locked -p arbor || { failed_stages+=(build); no_peers "arbor did not build"; }
+    bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug/arbor"
+    data="$WORK/arbor-data"
+    stage "arbor serve ($LISTEN, data dir $data)"
+    "$bin" serve --data-dir "$data" --listen "$LISTEN" --resolve-all-to 127.0.0.1 \
+        --http-port "$PEER_HTTP_PORT" </dev/null >"$WORK/arbor.log" 2>&1 &
+    server_pid=$!
+    export ACME_DIR="https://$LISTEN/dir" ACME_ROOT_PEM="$data/root.pem"
+    up=0
+    for _ in $(seq 150); do # up to ~30 s (first start generates keys)
+        kill -0 "$server_pid" 2>/dev/null || break
+        if [[ -s "$ACME_ROOT_PEM" ]] && curl -fsS --max-time 2 --cacert "$ACME_ROOT_PEM" "$ACME_DIR" >/dev/null 2>&1; then
+            up=1
+            break
+        fi
+        sleep 0.2
+    done
+    if ((!up)); then
+        tail -n 30 "$WORK/arbor.log" | sed 's/^/    /' >&2
+        failed_stages+=(serve)
+        no_peers "arbor serve did not answer $ACME_DIR with $ACME_ROOT_PEM within 30 s"
+    fi
+    [[ -s "$data/root-alt.pem" ]] && export ACME_ROOT_ALT_PEM="$data/root-alt.pem"
+    echo "arbor serve is up (pid $server_pid, log $WORK/arbor.log)"
+fi
+
+stage "peer interop (tests/peers/run-all.sh)"
+export PEER_WORK="$WORK/peers"
+set +e
+tests/peers/run-all.sh 2>&1 | tee "$WORK/run-all.out" | grep -v '^peers: '
+rc="${PIPESTATUS[0]}"
+set -e
+# The summary goes last, after any note about earlier stages.
+summary="$(grep '^peers: ' "$WORK/run-all.out" | tail -n 1)"
+[[ -n "$summary" ]] || summary="peers: 0 passed, 4 failed"
+((rc == 0)) || failed_stages+=(peers)
+if [[ "$against" == arbor && " ${failed_stages[*]} " == *" peers "* ]]; then
+    echo "test.sh: arbor log: $WORK/arbor.log"
+fi
+if ((${#failed_stages[@]} == 0)); then
+    all_ok=1
+else
+    echo "test.sh: failed: ${failed_stages[*]} (logs kept in $WORK)"
+fi
+echo "$summary"
+((all_ok))
