@@ -156,12 +156,14 @@ case "$cmd" in
         [[ -n "$state" ]] || state="$(mktemp -d /tmp/arbor-pebble.XXXXXX)"
         mkdir -p "$state"
         state="$(cd "$state" && pwd)"
-        trap 'stop_state "$state"' EXIT
+        tail_pid=""
+        trap '[[ -n "$tail_pid" ]] && kill "$tail_pid" 2>/dev/null; stop_state "$state"' EXIT
         trap 'exit 130' INT TERM
         start "$state"
         print_env "$state"
         echo "pebble.sh: running; logs in $state; Ctrl-C to stop" >&2
         tail -n +1 -f "$state/pebble.log" &
+        tail_pid=$!
         wait
         ;;
     *)
