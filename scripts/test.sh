@@ -60,7 +60,7 @@ cleanup() {
         for _ in $(seq 25); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
         kill -9 "$server_pid" 2>/dev/null || true
     fi
-    [[ -n "$pebble_state" ]] && scripts/pebble.sh stop --state "$pebble_state" || true
+    if [[ -n "$pebble_state" ]]; then scripts/pebble.sh stop --state "$pebble_state" || true; fi
     # Keep the logs of a failed run; drop a green one.
     if ((all_ok)); then rm -rf "$WORK"; fi
 }

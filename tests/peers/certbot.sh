@@ -7,6 +7,7 @@
 #   5. revoking it again must be refused (RFC 8555 7.6: alreadyRevoked)
 # Issued chains land in PEER_WORK/issued/certbot-{first,renewed}/.
 set -euo pipefail
+# shellcheck source=tests/peers/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_env
 require_venv_tool certbot

@@ -6,6 +6,7 @@
 #   4. revoke the renewed certificate (reason 4, superseded); a second revoke is refused
 # Issued chains land in PEER_WORK/issued/lego-{ec,rsa,renewed}/.
 set -euo pipefail
+# shellcheck source=tests/peers/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_env
 command -v lego >/dev/null || fail "lego not installed (run scripts/setup.sh)"

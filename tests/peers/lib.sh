@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the peer-interop scripts in tests/peers/ (sourced, not run).
 #
 # Environment (the contract every peer script reads; run-all.sh passes it on):

@@ -4,6 +4,7 @@
 #   lint_cabf_serverauth_cert lint -t DV-FINAL-CERTIFICATE -s ERROR cert.pem
 # must print nothing and exit 0. (Pebble's leaves do not pass; Arbor's must.)
 set -euo pipefail
+# shellcheck source=tests/peers/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_env
 require_venv_tool lint_cabf_serverauth_cert

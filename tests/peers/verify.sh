@@ -7,6 +7,7 @@
 # Link rel="alternate") with --preferred-chain "<CN of the alternate root>" (override:
 # ACME_ALT_ROOT_NAME) and that chain must verify against the alternate root alone.
 set -euo pipefail
+# shellcheck source=tests/peers/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_env
 
