@@ -1,1 +1,174 @@
-//! placeholder
+//! Arbor's validation authority (VA): proves that an applicant controls an identifier by
+//! performing ACME challenges (RFC 8555 §8) against it.
+//!
+//! Implemented: http-01 (RFC 8555 §8.3) for `dns` identifiers and for `ip` identifiers
+//! (RFC 8738 §3); name resolution through the system resolver, one named DNS server, or a
+//! fixed address ([`ResolverConfig`]), or any [`HostResolver`]; the address policy against
+//! server-side request forgery (RFC 8555 §10.4, [`address_allowed`]).
+//!
+//! Not yet: dns-01, tls-alpn-01, CAA, multi-perspective validation, https redirect targets.
+#![forbid(unsafe_code)]
+
+pub mod error;
+mod fetch;
+pub mod http01;
+pub mod policy;
+pub mod resolve;
+
+pub use error::{VaError, ValidationError};
+pub use fetch::USER_AGENT_VALUE;
+pub use policy::{address_allowed, denial_reason};
+pub use resolve::{DnsResolver, FixedResolver, HostResolver, LookupFuture, ResolverConfig};
+
+use arbor_proto::Identifier;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The default time one validation may take, DNS and redirects included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default limit on a challenge response body. A key authorization is under 100
+/// bytes (RFC 8555 §8.1); anything near this limit is not one.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+/// The http-01 port in production (RFC 8555 §8.3).
+pub const HTTP01_PORT: u16 = 80;
+/// The tls-alpn-01 port in production (RFC 8737 §3).
+pub const TLS_ALPN01_PORT: u16 = 443;
+/// Pebble's http-01 port, used in local mode.
+pub const LOCAL_HTTP01_PORT: u16 = 5002;
+/// Pebble's tls-alpn-01 port, used in local mode.
+pub const LOCAL_TLS_ALPN01_PORT: u16 = 5001;
+
+/// How the VA validates.
+#[derive(Debug, Clone)]
+pub struct VaConfig {
+    /// Where DNS answers come from.
+    pub resolver: ResolverConfig,
+    /// The port http-01 connects to (80 in production, 5002 locally).
+    pub http_port: u16,
+    /// The port tls-alpn-01 will connect to (443 in production, 5001 locally).
+    pub tls_port: u16,
+    /// Local mode: also allow 127.0.0.0/8 and `::1`.
+    pub allow_loopback: bool,
+    /// The time one validation may take, DNS and redirects included.
+    pub timeout: Duration,
+    /// The largest response body read.
+    pub max_body: usize,
+}
+
+impl VaConfig {
+    /// Production settings: system resolver, ports 80/443, public addresses only.
+    pub fn production() -> VaConfig {
+        VaConfig {
+            resolver: ResolverConfig::System,
+            http_port: HTTP01_PORT,
+            tls_port: TLS_ALPN01_PORT,
+            allow_loopback: false,
+            timeout: DEFAULT_TIMEOUT,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// Local (laptop/test) settings: Pebble's ports 5002/5001 and loopback allowed.
+    pub fn local(resolver: ResolverConfig) -> VaConfig {
+        VaConfig {
+            resolver,
+            http_port: LOCAL_HTTP01_PORT,
+            tls_port: LOCAL_TLS_ALPN01_PORT,
+            allow_loopback: true,
+            timeout: DEFAULT_TIMEOUT,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+impl Default for VaConfig {
+    fn default() -> Self {
+        VaConfig::production()
+    }
+}
+
+/// What a successful validation saw, for the challenge's `validationRecord`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationRecord {
+    /// The URL fetched.
+    pub url: String,
+    /// The host part of the URL (a DNS name or an IP address).
+    pub hostname: String,
+    /// The port connected to.
+    pub port: u16,
+    /// Every address the host resolved to.
+    pub addresses_resolved: Vec<IpAddr>,
+    /// The address that answered.
+    pub address_used: IpAddr,
+    /// Addresses tried before `address_used` whose connection failed.
+    pub addresses_tried: Vec<IpAddr>,
+    /// The later hops when redirects were followed, in order (each with no `redirects`).
+    pub redirects: Vec<ValidationRecord>,
+}
+
+/// The validation authority. Cheap to clone; shares one resolver.
+#[derive(Clone, Debug)]
+pub struct Va {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) cfg: VaConfig,
+    pub(crate) resolver: Arc<dyn HostResolver>,
+}
+
+impl Va {
+    /// Builds a VA with the resolver `cfg.resolver` names.
+    pub fn new(cfg: VaConfig) -> Result<Va, VaError> {
+        let resolver = resolve::build(cfg.resolver)?;
+        Va::with_resolver(cfg, resolver)
+    }
+
+    /// Builds a VA around any resolver (tests, a scripted DNS); `cfg.resolver` is ignored.
+    pub fn with_resolver(cfg: VaConfig, resolver: Arc<dyn HostResolver>) -> Result<Va, VaError> {
+        if cfg.timeout.is_zero() {
+            return Err(VaError::Config("timeout must be greater than zero"));
+        }
+        if cfg.max_body == 0 {
+            return Err(VaError::Config("max_body must be greater than zero"));
+        }
+        if cfg.http_port == 0 || cfg.tls_port == 0 {
+            return Err(VaError::Config("ports must not be zero"));
+        }
+        Ok(Va {
+            inner: Arc::new(Inner { cfg, resolver }),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &VaConfig {
+        &self.inner.cfg
+    }
+
+    /// The resolver in use (shared with later challenge types).
+    pub fn resolver(&self) -> &Arc<dyn HostResolver> {
+        &self.inner.resolver
+    }
+
+    /// Validates http-01 (RFC 8555 §8.3): fetches
+    /// `http://{host}:{http_port}/.well-known/acme-challenge/{token}` and requires the body,
+    /// less trailing whitespace, to equal `key_authorization`. See [`http01`] for the
+    /// redirect and address rules.
+    pub async fn validate_http01(
+        &self,
+        identifier: &Identifier,
+        token: &str,
+        key_authorization: &str,
+    ) -> Result<ValidationRecord, ValidationError> {
+        let res = http01::validate(&self.inner, identifier, token, key_authorization).await;
+        match &res {
+            Ok(r) => tracing::info!(identifier = %identifier.value, address = %r.address_used,
+                "http-01 validation succeeded"),
+            Err(e) => tracing::info!(identifier = %identifier.value, error = %e,
+                "http-01 validation failed"),
+        }
+        res
+    }
+}
