@@ -176,7 +176,7 @@ impl SigningKey {
 
     /// Loads an unencrypted PKCS#8 `PrivateKeyInfo`, detecting the key type.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<SigningKey, JwsError> {
-        if let Ok(kp) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
+        if let Ok(kp) = Ed25519KeyPair::from_pkcs8(der) {
             return Self::from_ed(kp);
         }
         for kind in EC_KINDS {

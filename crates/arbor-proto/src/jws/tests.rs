@@ -244,3 +244,38 @@ fn embedded_private_jwk_is_refused() {
     let jws = parse_value(&key.sign_with_header(&h, "e30").unwrap()).unwrap();
     assert!(matches!(jws.embedded_jwk(), Err(JwsError::Malformed(_))));
 }
+
+/// Every single-byte mutation of a valid request is refused (or is a no-op such as a
+/// change inside JSON whitespace), and none panics: a small in-test fuzz.
+#[test]
+fn single_byte_mutations_never_verify() {
+    let key = SigningKey::generate(KeyKind::P256).unwrap();
+    let body = key
+        .sign_jws(
+            Some(b"{\"a\":1}"),
+            URL,
+            Some("n"),
+            Some("https://ca.example/acct/1"),
+        )
+        .unwrap();
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let original = Jws::parse(&bytes).unwrap();
+    for i in 0..bytes.len() {
+        for flip in [0x01u8, 0x20, 0x80] {
+            let mut m = bytes.clone();
+            m[i] ^= flip;
+            let Ok(jws) = Jws::parse(&m) else { continue };
+            if jws.verify(&key.public_jwk()).is_ok() {
+                assert_eq!(
+                    (&jws.protected_b64, &jws.payload_b64, &jws.signature),
+                    (
+                        &original.protected_b64,
+                        &original.payload_b64,
+                        &original.signature
+                    ),
+                    "mutation at {i} ^ {flip:#x} still verifies"
+                );
+            }
+        }
+    }
+}
