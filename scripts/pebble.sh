@@ -2,7 +2,8 @@
 # Runs Debian's Pebble (ACME test CA) on loopback as a reference server for client
 # tests and benchmarks, with pebble-challtestsrv as its DNS (every name -> 127.0.0.1).
 #
-#   scripts/pebble.sh start [--port 14000] [--state DIR]   # background; prints env lines
+#   scripts/pebble.sh start [--port 14000] [--state DIR] [--dns-server ADDR:PORT]
+#                                                           # background; prints env lines
 #   scripts/pebble.sh stop  --state DIR                     # stops what `start` began
 #   scripts/pebble.sh run   [--port 14000]                  # foreground until Ctrl-C
 #
@@ -13,7 +14,8 @@
 #   ACME_ROOT_ALT_PEM=STATE/root-alt.pem  (only with PEBBLE_ALTERNATE_ROOTS>=1)
 #   PEBBLE_STATE=STATE                    pass to `stop`
 # Ports: ACME PORT, management PORT+1000, challtestsrv DNS PORT-5947 (8053 for 14000) and
-# management PORT-5945 (8055). Pebble validates http-01 on 5002 and tls-alpn-01 on 5001.
+# management PORT-5945 (8055); --dns-server (e.g. scripts/bind.sh) replaces challtestsrv
+# so dns-01 TXT records come from a real server. Pebble validates http-01 on 5002 and tls-alpn-01 on 5001.
 # Env passed through to pebble: PEBBLE_VA_NOSLEEP (default 1), PEBBLE_WFE_NONCEREJECT,
 # PEBBLE_AUTHZREUSE, PEBBLE_VA_ALWAYS_VALID, PEBBLE_ALTERNATE_ROOTS, PEBBLE_CHAIN_LENGTH.
 set -euo pipefail
@@ -24,8 +26,10 @@ cmd="${1:-}"
 [[ -n "$cmd" ]] && shift
 port=14000
 state=""
+dns_server=""
 while (($#)); do
     case "$1" in
+        --dns-server) dns_server="${2:?--dns-server needs ADDR:PORT}"; shift 2 ;;
         --port) port="${2:?--port needs a value}"; shift 2 ;;
         --state) state="${2:?--state needs a value}"; shift 2 ;;
         *) die "unknown argument: $1" ;;
@@ -110,19 +114,24 @@ stop_state() { # $1 = state dir
 
 start() { # $1 = state dir; starts both processes in the background
     local d="$1"
-    for p in "$port" "$mgmt_port" "$dns_port" "$dns_mgmt_port"; do
+    local ports=("$port" "$mgmt_port")
+    [[ -n "$dns_server" ]] || ports+=("$dns_port" "$dns_mgmt_port")
+    for p in "${ports[@]}"; do
         port_free "$p" || die "127.0.0.1:$p is already in use"
     done
     command -v pebble >/dev/null || die "pebble not installed (run scripts/setup.sh)"
     make_listener_cert "$d"
     write_config "$d"
     : >"$d/pids"
-    pebble-challtestsrv -dns01 "127.0.0.1:$dns_port" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
-        -http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$dns_mgmt_port" \
-        </dev/null >"$d/challtestsrv.log" 2>&1 &
-    echo $! >>"$d/pids"
+    if [[ -z "$dns_server" ]]; then
+        pebble-challtestsrv -dns01 "127.0.0.1:$dns_port" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+            -http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$dns_mgmt_port" \
+            </dev/null >"$d/challtestsrv.log" 2>&1 &
+        echo $! >>"$d/pids"
+        dns_server="127.0.0.1:$dns_port"
+    fi
     PEBBLE_VA_NOSLEEP="${PEBBLE_VA_NOSLEEP:-1}" \
-        pebble -config "$d/pebble-config.json" -dnsserver "127.0.0.1:$dns_port" \
+        pebble -config "$d/pebble-config.json" -dnsserver "$dns_server" \
         </dev/null >"$d/pebble.log" 2>&1 &
     echo $! >>"$d/pids"
     wait_ready "$d"

@@ -3,8 +3,9 @@
 #   1. scripts/setup.sh                      peers and tools (apt + ./.venv)
 #   2. cargo fmt --check, clippy -D warnings, cargo test (workspace, --locked)
 #   3. cargo build -p arbor (debug: shares the test build's artifacts, fastest on 2 cores)
-#   4. a fresh `arbor serve` in a temp data dir (--resolve-all-to 127.0.0.1), then
-#      tests/peers/run-all.sh against it; the server is stopped on exit
+#   4. BIND on 127.0.0.1:5353 (scripts/bind.sh) and a fresh `arbor serve` in a temp data
+#      dir (--resolve-all-to 127.0.0.1 --dns-server 127.0.0.1:5353), then
+#      tests/peers/run-all.sh against it; both are stopped on exit
 # The last line is the peer summary `peers: N passed, M failed`; exit status is non-zero
 # if any stage failed.
 #
@@ -54,6 +55,7 @@ WORK="$(mktemp -d /tmp/arbor-test.XXXXXX)"
 server_pid=""
 all_ok=0
 pebble_state=""
+bind_state=""
 cleanup() {
     if [[ -n "$server_pid" ]]; then
         kill "$server_pid" 2>/dev/null || true
@@ -61,6 +63,7 @@ cleanup() {
         kill -9 "$server_pid" 2>/dev/null || true
     fi
     if [[ -n "$pebble_state" ]]; then scripts/pebble.sh stop --state "$pebble_state" || true; fi
+    if [[ -n "$bind_state" ]]; then scripts/bind.sh stop --state "$bind_state" || true; fi
     # Keep the logs of a failed run; drop a green one.
     if ((all_ok)); then rm -rf "$WORK"; fi
 }
@@ -68,19 +71,34 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PEER_STEP_COUNT=5 # certbot lego lego-dns verify pkilint
 no_peers() { # $1 = reason: count every peer step as failed
     echo "test.sh: $1; peer steps not run" >&2
     echo "test.sh: failed: ${failed_stages[*]} (logs kept in $WORK)" >&2
-    echo "peers: 0 passed, 4 failed"
+    echo "peers: 0 passed, $PEER_STEP_COUNT failed"
     exit 1
 }
 for p in "${LISTEN##*:}" "$PEER_HTTP_PORT"; do
     port_free "$p" || { failed_stages+=(ports); no_peers "127.0.0.1:$p is already in use (another CA or client running?)"; }
 done
 
+# BIND is the CA's DNS for dns-01 (TXT) and the target of lego's RFC 2136 updates.
+stage "bind (scripts/bind.sh)"
+dns_args=()
+if out="$(scripts/bind.sh start --state "$WORK/bind")"; then
+    bind_state="$WORK/bind"
+    eval "$out"
+    export RFC2136_NAMESERVER RFC2136_TSIG_KEY RFC2136_TSIG_SECRET RFC2136_TSIG_ALGORITHM
+    dns_args=(--dns-server "$DNS_SERVER")
+    echo "named is up on $DNS_SERVER"
+else
+    failed_stages+=(bind)
+    echo "test.sh: BIND did not start: lego-dns skipped" >&2
+fi
+
 if [[ "$against" == pebble ]]; then
     stage "pebble (scripts/pebble.sh, PEBBLE_ALTERNATE_ROOTS=1)"
-    out="$(PEBBLE_ALTERNATE_ROOTS=1 scripts/pebble.sh start --port "${LISTEN##*:}" --state "$WORK/pebble")" \
+    out="$(PEBBLE_ALTERNATE_ROOTS=1 scripts/pebble.sh start --port "${LISTEN##*:}" --state "$WORK/pebble" "${dns_args[@]}")" \
         || { failed_stages+=(pebble); no_peers "pebble did not start"; }
     pebble_state="$WORK/pebble"
     eval "$out"
@@ -92,7 +110,7 @@ else
     data="$WORK/arbor-data"
     stage "arbor serve ($LISTEN, data dir $data)"
     "$bin" serve --data-dir "$data" --listen "$LISTEN" --resolve-all-to 127.0.0.1 \
-        --http-port "$PEER_HTTP_PORT" </dev/null >"$WORK/arbor.log" 2>&1 &
+        --http-port "$PEER_HTTP_PORT" "${dns_args[@]}" </dev/null >"$WORK/arbor.log" 2>&1 &
     server_pid=$!
     export ACME_DIR="https://$LISTEN/dir" ACME_ROOT_PEM="$data/root.pem"
     up=0
@@ -121,7 +139,7 @@ rc="${PIPESTATUS[0]}"
 set -e
 # The summary goes last, after any note about earlier stages.
 summary="$(grep '^peers: ' "$WORK/run-all.out" | tail -n 1)"
-[[ -n "$summary" ]] || summary="peers: 0 passed, 4 failed"
+[[ -n "$summary" ]] || summary="peers: 0 passed, $PEER_STEP_COUNT failed"
 ((rc == 0)) || failed_stages+=(peers)
 if [[ "$against" == arbor && " ${failed_stages[*]} " == *" peers "* ]]; then
     echo "test.sh: arbor log: $WORK/arbor.log"
