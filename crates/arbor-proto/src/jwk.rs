@@ -90,8 +90,9 @@ pub const RSA_MAX_BITS: usize = 4096;
 /// Members that only a private (or symmetric) JWK has (RFC 7518 §6.2.2, §6.3.2, §6.4).
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
-/// A validated public key. Byte fields are big-endian without leading zeros (RSA) or
-/// fixed-length (EC coordinates, Ed25519 `x`).
+/// A public key. Byte fields are big-endian without leading zeros (RSA) or fixed-length
+/// (EC coordinates, Ed25519 `x`). Build untrusted keys with [`PublicJwk::from_value`],
+/// which enforces those invariants; constructing variants directly skips the checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicJwk {
     Ec {
