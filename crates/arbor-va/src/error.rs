@@ -16,6 +16,9 @@ pub enum VaError {
     /// The resolver could not be built from the configuration.
     #[error("cannot build the DNS resolver: {0}")]
     Resolver(String),
+    /// The TLS client configuration could not be built.
+    #[error("cannot build the TLS client configuration: {0}")]
+    Tls(String),
     /// A configuration value is out of range.
     #[error("invalid VA configuration: {0}")]
     Config(&'static str),

@@ -3,7 +3,9 @@
 //! The connection goes to the address the VA resolved and checked against the address
 //! policy: there is no second DNS look-up, so DNS rebinding cannot move it. The whole
 //! exchange ends at a deadline, the body is read only for a 200 answer and never past the
-//! size limit, and redirects are reported to the caller rather than followed here.
+//! size limit, and redirects are reported to the caller rather than followed here. An
+//! `https` target is reached over TLS (see [`crate::tls`] for why its chain is not
+//! verified).
 
 use crate::error::ValidationError;
 use bytes::{Bytes, BytesMut};
@@ -11,10 +13,15 @@ use http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, HOST, LOCATION, USER_AGEN
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
+use tokio_rustls::TlsConnector;
 
 /// The `User-Agent` the VA sends.
 pub const USER_AGENT_VALUE: &str = concat!("arbor-va/", env!("CARGO_PKG_VERSION"));
@@ -32,6 +39,8 @@ pub(crate) struct Target<'a> {
     pub path: &'a str,
     /// The URL, for error details.
     pub url: &'a str,
+    /// For `https`: the name to send as SNI and the client configuration.
+    pub tls: Option<(ServerName<'static>, Arc<ClientConfig>)>,
 }
 
 /// What came back.
@@ -85,8 +94,23 @@ pub(crate) async fn fetch(
         }
         Ok(Ok(s)) => s,
     };
-    let exchange = exchange(stream, t, max_body, &prefix);
-    match timeout_at(deadline, exchange).await {
+    // Best effort: a failure only costs latency.
+    let _ = stream.set_nodelay(true);
+    let work = async {
+        match &t.tls {
+            None => exchange(stream, t, max_body, &prefix).await,
+            Some((name, cfg)) => {
+                let tls = TlsConnector::from(cfg.clone())
+                    .connect(name.clone(), stream)
+                    .await
+                    .map_err(|e| {
+                        ValidationError::Tls(format!("{prefix}: TLS handshake failed: {e}"))
+                    })?;
+                exchange(tls, t, max_body, &prefix).await
+            }
+        }
+    };
+    match timeout_at(deadline, work).await {
         Ok(r) => r.map_err(FetchError::Exchange),
         Err(_elapsed) => Err(FetchError::Exchange(ValidationError::Connection(format!(
             "{prefix}: Timeout after connect (your server may be slow or overloaded)"
@@ -95,15 +119,16 @@ pub(crate) async fn fetch(
 }
 
 /// The HTTP part, once connected.
-async fn exchange(
-    stream: TcpStream,
+async fn exchange<S>(
+    stream: S,
     t: &Target<'_>,
     max_body: usize,
     prefix: &str,
-) -> Result<Response, ValidationError> {
+) -> Result<Response, ValidationError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let conn_err = |what: &str| ValidationError::Connection(format!("{prefix}: {what}"));
-    // Best effort: a failure only costs latency.
-    let _ = stream.set_nodelay(true);
     let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
         .max_buf_size(MAX_HEAD_BYTES)
         .handshake::<_, Empty<Bytes>>(TokioIo::new(stream))

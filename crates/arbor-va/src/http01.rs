@@ -6,9 +6,9 @@
 //! connected to by address: AAAA first, then A if the connection fails.
 //!
 //! Redirects (Let's Encrypt's rules): only 301/302/307/308, at most
-//! [`MAX_REDIRECTS`], only to ports 80 and 443 (in local mode also the configured
-//! http port), and no loops. Deviation: a redirect to `https` is refused for now with a
-//! `connection` problem, as the VA speaks no TLS yet.
+//! [`MAX_REDIRECTS`], only to `http` or `https` on ports 80 and 443 (in local mode also
+//! the configured http and tls ports), and no loops. An `https` target's certificate is
+//! not verified (see [`crate::tls`]).
 
 use crate::error::ValidationError;
 use crate::fetch::{self, FetchError, Target};
@@ -16,6 +16,7 @@ use crate::policy::denial_reason;
 use crate::{Inner, ValidationRecord};
 use arbor_proto::{Identifier, IdentifierType};
 use http::StatusCode;
+use rustls::pki_types::ServerName;
 use std::net::{IpAddr, SocketAddr};
 use tokio::time::Instant;
 use url::{Host, Url};
@@ -145,6 +146,16 @@ async fn fetch_hop(
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
     };
+    let tls = match (url.scheme(), url.host()) {
+        ("https", Some(Host::Domain(name))) => Some(
+            ServerName::try_from(name.to_string())
+                .map_err(|_| ValidationError::Malformed(format!("invalid TLS name {name}")))?,
+        ),
+        ("https", Some(Host::Ipv4(v4))) => Some(ServerName::from(IpAddr::V4(v4))),
+        ("https", Some(Host::Ipv6(v6))) => Some(ServerName::from(IpAddr::V6(v6))),
+        _ => None,
+    }
+    .map(|name| (name, va.redirect_tls.clone()));
     let mut tried = Vec::new();
     let mut last_err = None;
     for (i, ip) in candidates.iter().enumerate() {
@@ -160,6 +171,7 @@ async fn fetch_hop(
             host_header: &host_header,
             path: &path,
             url: url.as_str(),
+            tls: tls.clone(),
         };
         match fetch::fetch(&target, connect_deadline, deadline, va.cfg.max_body).await {
             Ok(resp) => {
@@ -238,13 +250,7 @@ fn redirect_target<'a>(
         .map_err(|_| conn(format!("Redirect from {current} has an invalid Location")))?;
     next.set_fragment(None);
     match next.scheme() {
-        "http" => {}
-        "https" => {
-            return Err(conn(format!(
-                "Redirect from {current} to {next}: https redirect targets are not \
-                 supported by this CA yet"
-            )));
-        }
+        "http" | "https" => {}
         _ => {
             return Err(conn(format!(
                 "Invalid protocol scheme in redirect target from {current}: only http and \
@@ -253,7 +259,8 @@ fn redirect_target<'a>(
         }
     }
     let port = next.port_or_known_default().unwrap_or(0);
-    let local_port_ok = va.cfg.allow_loopback && port == va.cfg.http_port;
+    let local_port_ok =
+        va.cfg.allow_loopback && (port == va.cfg.http_port || port == va.cfg.tls_port);
     if !(port == 80 || port == 443 || local_port_ok) {
         return Err(conn(format!(
             "Invalid port in redirect target {next}: only ports 80 and 443 are allowed"

@@ -6,7 +6,7 @@
 //! fixed address ([`ResolverConfig`]), or any [`HostResolver`]; the address policy against
 //! server-side request forgery (RFC 8555 §10.4, [`address_allowed`]).
 //!
-//! Not yet: dns-01, tls-alpn-01, CAA, multi-perspective validation, https redirect targets.
+//! Not yet: dns-01, tls-alpn-01, CAA, multi-perspective validation.
 #![forbid(unsafe_code)]
 
 pub mod error;
@@ -14,6 +14,7 @@ mod fetch;
 pub mod http01;
 pub mod policy;
 pub mod resolve;
+mod tls;
 
 pub use error::{VaError, ValidationError};
 pub use fetch::USER_AGENT_VALUE;
@@ -117,6 +118,8 @@ pub struct Va {
 pub(crate) struct Inner {
     pub(crate) cfg: VaConfig,
     pub(crate) resolver: Arc<dyn HostResolver>,
+    /// TLS client settings for https redirect targets.
+    pub(crate) redirect_tls: Arc<rustls::ClientConfig>,
 }
 
 impl Va {
@@ -137,8 +140,14 @@ impl Va {
         if cfg.http_port == 0 || cfg.tls_port == 0 {
             return Err(VaError::Config("ports must not be zero"));
         }
+        let redirect_tls =
+            tls::redirect_client_config().map_err(|e| VaError::Tls(e.to_string()))?;
         Ok(Va {
-            inner: Arc::new(Inner { cfg, resolver }),
+            inner: Arc::new(Inner {
+                cfg,
+                resolver,
+                redirect_tls,
+            }),
         })
     }
 

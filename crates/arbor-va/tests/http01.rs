@@ -68,6 +68,49 @@ impl Server {
         server
     }
 
+    /// The same server behind TLS, with a fresh self-signed certificate for `names`.
+    async fn start_tls(names: &[&str]) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = Server {
+            addr: listener.local_addr().unwrap(),
+            routes: Arc::default(),
+            log: Arc::default(),
+        };
+        let ck = rcgen::generate_simple_self_signed(
+            names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        let s = server.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let s = s.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let svc = service_fn(move |req| {
+                        let s = s.clone();
+                        async move { Ok::<_, std::convert::Infallible>(s.handle(req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+        server
+    }
+
     fn port(&self) -> u16 {
         self.addr.port()
     }
@@ -354,10 +397,10 @@ async fn bad_redirects_are_refused() {
     srv.route("/r9", Reply::Body(KEY_AUTH));
     let rec = validate(local_cfg(srv.port()), &example()).await.unwrap();
     assert_eq!(rec.redirects.len(), 10);
-    // Other schemes, and https (no TLS yet).
+    // Other schemes.
     for (to, want) in [
         ("ftp://example.com/x", "protocol scheme"),
-        ("https://example.com/x", "https"),
+        ("https://example.com:8443/x", "Invalid port"),
     ] {
         srv.challenge(Reply::Redirect(302, to.into()));
         let err = validate(local_cfg(srv.port()), &example())
@@ -566,4 +609,40 @@ async fn resolves_through_a_real_dns_server() {
         .unwrap();
     assert_eq!(rec.addresses_resolved, vec![LOCALHOST]);
     let _ = dns.child.kill().await;
+}
+
+#[tokio::test]
+async fn https_redirect_is_followed_without_chain_verification() {
+    let plain = Server::start().await;
+    let tls = Server::start_tls(&["example.com"]).await;
+    let next = format!("https://example.com:{}/proof", tls.port());
+    plain.challenge(Reply::Redirect(301, next.clone()));
+    tls.route("/proof", Reply::Body(KEY_AUTH));
+    let cfg = VaConfig {
+        tls_port: tls.port(),
+        ..local_cfg(plain.port())
+    };
+    let rec = validate(cfg.clone(), &example()).await.unwrap();
+    assert_eq!(rec.redirects.len(), 1);
+    assert_eq!(rec.redirects[0].url, next);
+    assert_eq!(
+        tls.requests(),
+        vec![("/proof".to_string(), format!("example.com:{}", tls.port()))]
+    );
+    // Wrong content over TLS is still unauthorized.
+    tls.route("/proof", Reply::Body("nope"));
+    let err = validate(cfg.clone(), &example()).await.unwrap_err();
+    assert_eq!(err.problem_type(), ProblemType::Unauthorized, "{err}");
+    // A plain-HTTP server on the https port fails the handshake: a tls problem.
+    plain.route("/plain", Reply::Body(KEY_AUTH));
+    plain.challenge(Reply::Redirect(
+        302,
+        format!("https://example.com:{}/plain", plain.port()),
+    ));
+    let cfg = VaConfig {
+        tls_port: plain.port(),
+        ..cfg
+    };
+    let err = validate(cfg, &example()).await.unwrap_err();
+    assert_eq!(err.problem_type(), ProblemType::Tls, "{err}");
 }
