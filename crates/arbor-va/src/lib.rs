@@ -90,7 +90,12 @@ impl Default for VaConfig {
 }
 
 /// What a successful validation saw, for the challenge's `validationRecord`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serializes as one element of that array in the field names Boulder and Pebble use
+/// (`url`, `hostname`, `port`, `addressesResolved`, `addressUsed`, `addressesTried`);
+/// [`ValidationRecord::hops`] lists the elements in order when redirects were followed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ValidationRecord {
     /// The URL fetched.
     pub url: String,
@@ -103,9 +108,18 @@ pub struct ValidationRecord {
     /// The address that answered.
     pub address_used: IpAddr,
     /// Addresses tried before `address_used` whose connection failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses_tried: Vec<IpAddr>,
     /// The later hops when redirects were followed, in order (each with no `redirects`).
+    #[serde(skip)]
     pub redirects: Vec<ValidationRecord>,
+}
+
+impl ValidationRecord {
+    /// Every hop in order: this record, then each redirect target.
+    pub fn hops(&self) -> impl Iterator<Item = &ValidationRecord> {
+        std::iter::once(self).chain(self.redirects.iter())
+    }
 }
 
 /// The validation authority. Cheap to clone; shares one resolver.
@@ -179,5 +193,56 @@ impl Va {
                 "http-01 validation failed"),
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A VA can be built before any async runtime exists (e.g. while parsing flags);
+    /// building sends no query.
+    #[test]
+    fn builds_outside_a_runtime() {
+        for resolver in [
+            ResolverConfig::Fixed(IpAddr::from([127, 0, 0, 1])),
+            ResolverConfig::Server("127.0.0.1:8053".parse().unwrap()),
+        ] {
+            let va = Va::new(VaConfig::local(resolver)).unwrap();
+            assert_eq!(va.config().http_port, LOCAL_HTTP01_PORT);
+        }
+        let bad = VaConfig {
+            timeout: Duration::ZERO,
+            ..VaConfig::production()
+        };
+        assert!(matches!(Va::new(bad), Err(VaError::Config(_))));
+    }
+
+    #[test]
+    fn record_serializes_like_boulder() {
+        let hop = |url: &str| ValidationRecord {
+            url: url.into(),
+            hostname: "example.com".into(),
+            port: 80,
+            addresses_resolved: vec![IpAddr::from([192, 0, 2, 1])],
+            address_used: IpAddr::from([192, 0, 2, 1]),
+            addresses_tried: Vec::new(),
+            redirects: Vec::new(),
+        };
+        let mut rec = hop("http://example.com/.well-known/acme-challenge/t");
+        rec.redirects.push(hop("http://example.com/next"));
+        let json: Vec<_> = rec
+            .hops()
+            .map(|h| serde_json::to_value(h).unwrap())
+            .collect();
+        assert_eq!(json.len(), 2);
+        assert_eq!(json[1]["url"], "http://example.com/next");
+        assert_eq!(json[0]["addressUsed"], "192.0.2.1");
+        assert_eq!(json[0]["addressesResolved"][0], "192.0.2.1");
+        assert_eq!(json[0]["port"], 80);
+        assert!(json[0].get("addressesTried").is_none());
+        assert!(json[0].get("redirects").is_none());
+        let back: ValidationRecord = serde_json::from_value(json[1].clone()).unwrap();
+        assert_eq!(back, rec.redirects[0]);
     }
 }

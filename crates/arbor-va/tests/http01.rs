@@ -604,10 +604,27 @@ async fn resolves_through_a_real_dns_server() {
         http_port: srv.port(),
         ..VaConfig::local(ResolverConfig::Server(dns.dns))
     };
-    let rec = validate(cfg, &Identifier::dns("www.arbor.test"))
+    let rec = validate(cfg.clone(), &Identifier::dns("www.arbor.test"))
         .await
         .unwrap();
     assert_eq!(rec.addresses_resolved, vec![LOCALHOST]);
+    // The same answer in production mode is refused by the address policy.
+    let prod = VaConfig {
+        allow_loopback: false,
+        ..cfg.clone()
+    };
+    let err = validate(prod, &Identifier::dns("www.arbor.test"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.problem_type(), ProblemType::Connection, "{err}");
+    assert_eq!(srv.requests().len(), 1);
+    // With no default address, an unknown name has no records: a dns problem.
+    dns.command("/set-default-ipv4", r#"{"ip":""}"#).await;
+    let err = validate(cfg, &Identifier::dns("nothing.arbor.test"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.problem_type(), ProblemType::Dns, "{err}");
+    assert!(err.detail().contains("nothing.arbor.test"), "{err}");
     let _ = dns.child.kill().await;
 }
 
@@ -645,4 +662,49 @@ async fn https_redirect_is_followed_without_chain_verification() {
     };
     let err = validate(cfg, &example()).await.unwrap_err();
     assert_eq!(err.problem_type(), ProblemType::Tls, "{err}");
+}
+
+#[tokio::test]
+async fn ipv6_identifier_validates_when_loopback_v6_exists() {
+    let Ok(listener) = std::net::TcpListener::bind("[::1]:0") else {
+        println!("note: no IPv6 loopback here; skipping");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let listener = TcpListener::from_std(listener).unwrap();
+    let seen = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut req = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            req.extend_from_slice(&buf[..n]);
+        }
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{KEY_AUTH}",
+            KEY_AUTH.len()
+        );
+        s.write_all(resp.as_bytes()).await.unwrap();
+        String::from_utf8(req).unwrap()
+    });
+    let ip: IpAddr = "::1".parse().unwrap();
+    let rec = validate(local_cfg(port), &Identifier::ip(ip))
+        .await
+        .unwrap();
+    assert_eq!(rec.address_used, ip);
+    assert_eq!(rec.hostname, "::1");
+    let req = seen.await.unwrap();
+    assert!(
+        req.starts_with(&format!(
+            "GET /.well-known/acme-challenge/{TOKEN} HTTP/1.1\r\n"
+        )),
+        "{req}"
+    );
+    assert!(
+        req.to_ascii_lowercase()
+            .contains(&format!("host: [::1]:{port}\r\n")),
+        "{req}"
+    );
 }
