@@ -315,3 +315,7 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+#[path = "csr_tests.rs"]
+mod tests;

@@ -438,3 +438,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod profile_tests;
