@@ -86,6 +86,12 @@ async fn concurrent_writes_isolated_faulty() {
     suite::concurrent_writes_isolated(Arc::new(store)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_orders_isolated_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::concurrent_orders_isolated(Arc::new(sqlite(dir.path()).await)).await;
+}
+
 #[tokio::test]
 async fn durable_across_reopen() {
     let dir = tempfile::tempdir().unwrap();

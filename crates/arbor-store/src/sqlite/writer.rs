@@ -2,9 +2,10 @@
 //!
 //! SQLite admits one writer at a time, so every write goes to one task that owns the only
 //! read-write connection. The task drains whatever ops are queued, applies them inside one
-//! transaction (each op in its own SAVEPOINT, so one op's `Duplicate` or `NotFound` rolls
-//! back only that op), commits once — one fsync for the whole group, as `synchronous=FULL`
-//! in WAL mode syncs the log on commit — and only then answers every waiter. A waiter's
+//! transaction, commits once — one fsync for the whole group, as `synchronous=FULL` in WAL
+//! mode syncs the log on commit — and only then answers every waiter. One op's `Duplicate`
+//! or `NotFound` undoes only that op: a multi-statement op runs in its own SAVEPOINT, and a
+//! single statement that fails a constraint is backed out by SQLite itself. A waiter's
 //! `Ok` therefore always means "committed and durable".
 
 use sqlx::error::ErrorKind;
@@ -38,6 +39,24 @@ pub enum Op {
         reason: i64,
         at: i64,
     },
+}
+
+impl Op {
+    /// Whether the op writes with more than one statement, so that a failure part-way
+    /// must be undone with a savepoint rather than by SQLite's statement rollback.
+    fn needs_savepoint(&self) -> bool {
+        match self {
+            Op::InsertOrder(_, authzs) => !authzs.is_empty(),
+            Op::InsertCertificate(..) => true,
+            Op::InsertAccount(_)
+            | Op::UpdateAccount(_)
+            | Op::UpdateOrder(_)
+            | Op::CasOrder(..)
+            | Op::UpdateAuthz(_)
+            | Op::ReserveSerial { .. }
+            | Op::Revoke { .. } => false,
+        }
+    }
 }
 
 /// An op and the channel its result goes back on. Ops that return `()` report `true`.
@@ -90,19 +109,26 @@ async fn apply_group(conn: &mut SqliteConnection, group: &[Job]) -> Vec<Result<b
         results.push(r);
     } else {
         for (op, _) in group {
-            let mut sp = match Connection::begin(&mut *tx).await {
-                Ok(sp) => sp,
-                Err(e) => return fail_all(format!("savepoint: {e}")),
-            };
-            let r = apply(&mut sp, op).await;
-            let end = if r.is_ok() {
-                sp.commit().await
+            let r = if op.needs_savepoint() {
+                let mut sp = match Connection::begin(&mut *tx).await {
+                    Ok(sp) => sp,
+                    Err(e) => return fail_all(format!("savepoint: {e}")),
+                };
+                let r = apply(&mut sp, op).await;
+                let end = if r.is_ok() {
+                    sp.commit().await
+                } else {
+                    sp.rollback().await
+                };
+                if let Err(e) = end {
+                    return fail_all(format!("ending savepoint: {e}"));
+                }
+                r
             } else {
-                sp.rollback().await
+                // One writing statement: SQLite backs out a statement that fails a
+                // constraint by itself and keeps the transaction going.
+                apply(&mut tx, op).await
             };
-            if let Err(e) = end {
-                return fail_all(format!("ending savepoint: {e}"));
-            }
             if let Err(StoreError::Backend(msg)) = &r {
                 // An I/O-level failure may have aborted the whole transaction: give up on
                 // the group rather than commit a state we can no longer reason about.

@@ -351,3 +351,41 @@ pub async fn concurrent_writes_isolated(s: Arc<dyn Storage>) {
         assert!(s.get_account(&format!("a{i}")).await.unwrap().is_some());
     }
 }
+
+/// Concurrent multi-statement writes: orders whose authorization ids clash fail whole
+/// (no order row left behind), without disturbing the orders written beside them.
+pub async fn concurrent_orders_isolated(s: Arc<dyn Storage>) {
+    s.insert_account(&account("acct", "tp")).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let s = Arc::clone(&s);
+        tasks.spawn(async move {
+            let o = order(&format!("o{i}"), "acct", OrderStatus::Pending, i);
+            // Orders 0..6 all try to create the same authorization id.
+            let az_id = if i < 6 {
+                "shared-az".to_string()
+            } else {
+                format!("az{i}")
+            };
+            let az = authz(&az_id, "acct", "a.example.com", AuthzStatus::Pending, 99);
+            (i, s.insert_order(&o, &[az]).await.is_ok())
+        });
+    }
+    let mut shared_ok = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (i, ok) = r.unwrap();
+        let stored = s.get_order(&format!("o{i}")).await.unwrap();
+        assert_eq!(
+            stored.is_some(),
+            ok,
+            "order {i}: reply and storage disagree"
+        );
+        if i < 6 {
+            shared_ok += usize::from(ok);
+        } else {
+            assert!(ok, "order {i} failed beside a clashing neighbour");
+        }
+    }
+    assert_eq!(shared_ok, 1);
+    assert_eq!(s.list_orders("acct", None, 100).await.unwrap().len(), 25);
+}
