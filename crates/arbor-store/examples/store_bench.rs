@@ -44,7 +44,8 @@ fn authz(o: &OrderRecord) -> AuthzRecord {
     }
 }
 
-async fn issue(s: &dyn Storage, id: &str) -> Result<()> {
+async fn issue(s: &dyn Storage, n: usize) -> Result<()> {
+    let id = &format!("o{n}");
     let mut o = order(id);
     s.insert_order(&o, &[authz(&o)]).await?;
     let _ = s.get_order(id).await?;
@@ -53,10 +54,7 @@ async fn issue(s: &dyn Storage, id: &str) -> Result<()> {
     if !s.cas_order(&o, OrderStatus::Ready).await? {
         return Err(StoreError::Backend("lost a cas with no rival".into()));
     }
-    let serial = format!(
-        "{:032x}",
-        u128::from_str_radix(&id[1..], 10).unwrap_or(0) + 1
-    );
+    let serial = format!("{:032x}", n + 1);
     s.reserve_serial(&serial, id, 1_700_000_001).await?;
     o.status = OrderStatus::Valid;
     o.cert_serial = Some(serial.clone());
@@ -118,7 +116,7 @@ async fn main() -> Result<()> {
         let store = Arc::clone(&store);
         tasks.spawn(async move {
             for i in (w..orders).step_by(workers) {
-                issue(&*store, &format!("o{i}")).await?;
+                issue(&*store, i).await?;
             }
             Ok::<_, StoreError>(())
         });
