@@ -107,9 +107,6 @@ pub(crate) fn parse_raw(v: &Value) -> Result<RawJws, JwsError> {
     let (protected_b64, protected) = decode_member(obj, "protected")?;
     let (payload_b64, payload) = decode_member(obj, "payload")?;
     let (_, signature) = decode_member(obj, "signature")?;
-    if signature.is_empty() {
-        return Err(malformed("JWS signature is empty"));
-    }
     let header = match serde_json::from_slice::<Value>(&protected) {
         Ok(Value::Object(m)) => m,
         _ => return Err(malformed("JWS protected header is not a JSON object")),
@@ -167,7 +164,12 @@ impl Jws {
         let raw = parse_raw(&v)?;
         let h = &raw.header;
         let alg = opt_str(h, "alg")?.ok_or_else(|| malformed("JWS header has no \"alg\""))?;
+        // The algorithm is judged first, so `alg: none` (which has an empty signature)
+        // gets badSignatureAlgorithm rather than malformed.
         check_alg(&alg)?;
+        if raw.signature.is_empty() {
+            return Err(malformed("JWS signature is empty"));
+        }
         let jwk = match h.get("jwk") {
             None => None,
             Some(j @ Value::Object(_)) => Some(j.clone()),

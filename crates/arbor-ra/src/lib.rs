@@ -1,1 +1,83 @@
-//! placeholder
+//! The registration authority (RA): accounts, orders, authorizations and the order state
+//! machine of RFC 8555 §7.1.6, plus issuance policy. It decides; the VA validates, the CA
+//! signs and the store remembers. It knows nothing of HTTP: the front end authenticates the
+//! request (JWS, nonce) and hands the RA an authenticated account.
+//!
+//! Every method that changes state returns only after the store has committed the change.
+#![forbid(unsafe_code)]
+
+mod account;
+mod authz;
+mod clock;
+mod config;
+mod error;
+mod finalize;
+mod ids;
+mod order;
+mod revoke;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use config::RaConfig;
+pub use error::RaError;
+pub use ids::{new_id, new_serial, new_token};
+pub use revoke::RevocationAuth;
+
+use arbor_ca::Hierarchy;
+use arbor_store::Storage;
+use arbor_va::Va;
+use std::sync::Arc;
+
+/// The registration authority. Cheap to clone.
+#[derive(Clone)]
+pub struct Ra {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Storage>,
+    va: Va,
+    ca: Arc<Hierarchy>,
+    cfg: RaConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl Ra {
+    /// Builds the RA over its collaborators.
+    pub fn new(
+        store: Arc<dyn Storage>,
+        va: Va,
+        ca: Arc<Hierarchy>,
+        cfg: RaConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Ra {
+        Ra {
+            inner: Arc::new(Inner {
+                store,
+                va,
+                ca,
+                cfg,
+                clock,
+            }),
+        }
+    }
+
+    /// Current time, Unix seconds (injected clock).
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RaConfig {
+        &self.inner.cfg
+    }
+
+    /// The certificate hierarchy.
+    pub fn hierarchy(&self) -> &Hierarchy {
+        &self.inner.ca
+    }
+
+    /// The store (read access for the front end's renderers).
+    pub fn store(&self) -> &Arc<dyn Storage> {
+        &self.inner.store
+    }
+}

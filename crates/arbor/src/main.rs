@@ -1,1 +1,66 @@
-fn main() {}
+//! `arbor`: the one binary. Subcommands: `serve` (the ACME CA), `bench` (load generator
+//! against any ACME CA). More arrive with later issues (client, verify, log, witness,
+//! admin, testdns).
+#![forbid(unsafe_code)]
+
+mod cmd_bench;
+mod cmd_serve;
+mod config;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "arbor",
+    version,
+    about = "An ACME certificate authority and client"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the ACME CA (embedded default: SQLite in ./arbor-data, a generated test
+    /// hierarchy, HTTPS on 127.0.0.1:14000).
+    Serve(cmd_serve::ServeArgs),
+    /// Drive N complete orders against a running ACME CA and print throughput, latency
+    /// and the server's CPU time per order.
+    Bench(cmd_bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ARBOR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("arbor: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let res = rt.block_on(async {
+        match cli.cmd {
+            Cmd::Serve(a) => cmd_serve::run(a).await,
+            Cmd::Bench(a) => cmd_bench::run(a).await.map_err(|e| e.to_string()),
+        }
+    });
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arbor: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

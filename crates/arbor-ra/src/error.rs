@@ -1,0 +1,63 @@
+//! The RA's typed errors. Each variant names the RFC 8555 §6.7 situation it reports; the
+//! front end maps them to problem documents in its one error map.
+
+use arbor_proto::{Identifier, ProblemType};
+
+/// One identifier's failure inside a compound error (RFC 8555 §6.7.1 subproblems).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubError {
+    pub identifier: Identifier,
+    pub typ: ProblemType,
+    pub detail: String,
+}
+
+/// What can go wrong in the RA.
+#[derive(Debug, thiserror::Error)]
+pub enum RaError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The resource does not exist or belongs to another account (same answer, so ids
+    /// cannot be probed across accounts).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    AccountDoesNotExist(String),
+    #[error("{0}")]
+    InvalidContact(String),
+    #[error("{0}")]
+    UnsupportedContact(String),
+    #[error("{0}")]
+    UserActionRequired(String),
+    #[error("{0}")]
+    ExternalAccountRequired(String),
+    /// One or more identifiers were refused; details per identifier.
+    #[error("{detail}")]
+    RejectedIdentifiers {
+        detail: String,
+        subproblems: Vec<SubError>,
+    },
+    #[error("{0}")]
+    OrderNotReady(String),
+    #[error("{0}")]
+    BadCsr(String),
+    #[error("{0}")]
+    BadPublicKey(String),
+    #[error("{0}")]
+    BadRevocationReason(String),
+    #[error("{0}")]
+    AlreadyRevoked(String),
+    /// keyChange to a key another account holds (§7.3.5: 409 Conflict + Location).
+    #[error("new key is already in use by another account")]
+    KeyInUse { account_url_id: String },
+    #[error("storage: {0}")]
+    Store(#[from] arbor_store::StoreError),
+    #[error("signing: {0}")]
+    Ca(#[from] arbor_ca::CaError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, RaError>;

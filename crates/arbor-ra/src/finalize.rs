@@ -1,0 +1,191 @@
+//! Finalize and issuance (RFC 8555 §7.4): CSR checks, the `ready → processing` compare-and-
+//! swap that makes concurrent finalizes issue exactly one certificate, serial reservation
+//! before signing, and the commit of certificate + `valid` order in one transaction.
+//! Orders a crash left in `processing` are resumed by [`Ra::recover`] with the same code.
+
+use crate::error::Result;
+use crate::{Ra, RaError, new_serial};
+use arbor_proto::{IdentifierType, Problem, ProblemType};
+use arbor_store::{AccountRecord, CertificateRecord, OrderRecord, OrderStatus, StoreError};
+use std::net::IpAddr;
+
+/// How many times a colliding random serial is redrawn before giving up.
+const SERIAL_ATTEMPTS: usize = 4;
+
+impl Ra {
+    /// Finalize (§7.4): `csr_der` is the decoded `csr` field.
+    pub async fn finalize(
+        &self,
+        acct: &AccountRecord,
+        order_id: &str,
+        csr_der: &[u8],
+    ) -> Result<OrderRecord> {
+        let mut order = self.get_order(acct, order_id).await?;
+        match order.status {
+            OrderStatus::Ready => {}
+            OrderStatus::Processing => {
+                return Err(RaError::OrderNotReady(
+                    "order is already processing a finalize request".into(),
+                ));
+            }
+            s => {
+                return Err(RaError::OrderNotReady(format!(
+                    "order is {}, not ready; it cannot be finalized",
+                    s.as_str()
+                )));
+            }
+        }
+        let csr = arbor_ca::parse_csr(csr_der).map_err(|e| RaError::BadCsr(e.to_string()))?;
+        let (dns, ips) = split_identifiers(&order)?;
+        let acct_key: serde_json::Value = serde_json::from_str(&acct.jwk)
+            .map_err(|e| RaError::Internal(format!("stored account key: {e}")))?;
+        let acct_key = arbor_proto::jwk::PublicJwk::from_value(&acct_key)
+            .map_err(|e| RaError::Internal(format!("stored account key: {e}")))?;
+        arbor_ca::check_csr(&csr, &dns, &ips, &acct_key.spki_der())
+            .map_err(|e| RaError::BadCsr(e.to_string()))?;
+
+        order.status = OrderStatus::Processing;
+        order.csr = Some(csr_der.to_vec());
+        order.processing_since = Some(self.now());
+        if !self
+            .inner
+            .store
+            .cas_order(&order, OrderStatus::Ready)
+            .await?
+        {
+            return Err(RaError::OrderNotReady(
+                "order is already processing a finalize request".into(),
+            ));
+        }
+        self.issue(order).await
+    }
+
+    /// Resumes every order a crash left in `processing`. Run once at start-up.
+    pub async fn recover(&self) -> Result<usize> {
+        let stuck = self.inner.store.list_processing_orders().await?;
+        let n = stuck.len();
+        for o in stuck {
+            let id = o.id.clone();
+            if let Err(e) = self.issue(o).await {
+                tracing::error!(order = %id, error = %e, "could not resume processing order");
+            }
+        }
+        Ok(n)
+    }
+
+    /// Issues for an order in `processing` whose CSR has been checked. On any failure the
+    /// order becomes `invalid` (never stuck in processing).
+    async fn issue(&self, order: OrderRecord) -> Result<OrderRecord> {
+        match self.try_issue(&order).await {
+            Ok(o) => Ok(o),
+            Err(e) => {
+                tracing::error!(order = %order.id, error = %e, "issuance failed");
+                let mut failed = order;
+                failed.status = OrderStatus::Invalid;
+                failed.error = Some(Problem::new(
+                    ProblemType::ServerInternal,
+                    "the certificate could not be issued",
+                ));
+                self.inner.store.update_order(&failed).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn try_issue(&self, order: &OrderRecord) -> Result<OrderRecord> {
+        let csr_der = order
+            .csr
+            .as_deref()
+            .ok_or_else(|| RaError::Internal("processing order has no CSR".into()))?;
+        let csr = arbor_ca::parse_csr(csr_der).map_err(|e| RaError::BadCsr(e.to_string()))?;
+        let (dns, ips) = split_identifiers(order)?;
+        let now = self.now();
+        let mut serial = Vec::new();
+        let mut reserved = false;
+        for _ in 0..SERIAL_ATTEMPTS {
+            serial = new_serial();
+            match self
+                .inner
+                .store
+                .reserve_serial(&hex::encode(&serial), &order.id, now)
+                .await
+            {
+                Ok(()) => {
+                    reserved = true;
+                    break;
+                }
+                Err(StoreError::Duplicate(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !reserved {
+            return Err(RaError::Internal("no unique serial after retries".into()));
+        }
+        let issuer = &self.inner.ca.intermediate;
+        let validity = self.inner.cfg.cert_validity_secs;
+        let req = arbor_ca::LeafRequest {
+            serial: serial.clone(),
+            spki_der: csr.spki_der.clone(),
+            dns_names: dns,
+            ips,
+            not_before: now,
+            validity_secs: validity,
+            common_name: csr.common_name.clone(),
+        };
+        let der = issuer.issue_leaf(&req)?;
+        let spki_sha256 = hex::encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            &csr.spki_der,
+        ));
+        let cert = CertificateRecord {
+            serial: hex::encode(&serial),
+            account_id: order.account_id.clone(),
+            order_id: order.id.clone(),
+            issuer_id: issuer.id.clone(),
+            der,
+            spki_sha256,
+            identifiers: order.identifiers.clone(),
+            not_before: now,
+            not_after: now + validity - 1,
+            revoked_at: None,
+            revoked_reason: None,
+            issued_at: now,
+        };
+        let mut done = order.clone();
+        done.status = OrderStatus::Valid;
+        done.cert_serial = Some(cert.serial.clone());
+        self.inner.store.insert_certificate(&cert, &done).await?;
+        Ok(done)
+    }
+
+    /// A certificate by serial for its owning account (§7.4.2).
+    pub async fn get_certificate(
+        &self,
+        acct: &AccountRecord,
+        serial: &str,
+    ) -> Result<CertificateRecord> {
+        self.inner
+            .store
+            .get_certificate(serial)
+            .await?
+            .filter(|c| c.account_id == acct.id)
+            .ok_or(RaError::NotFound("certificate"))
+    }
+}
+
+fn split_identifiers(order: &OrderRecord) -> Result<(Vec<String>, Vec<IpAddr>)> {
+    let mut dns = Vec::new();
+    let mut ips = Vec::new();
+    for id in &order.identifiers {
+        match id.kind() {
+            Ok(IdentifierType::Dns) => dns.push(id.value.clone()),
+            Ok(IdentifierType::Ip) => ips.push(
+                id.value
+                    .parse()
+                    .map_err(|_| RaError::Internal(format!("stored ip {:?}", id.value)))?,
+            ),
+            Err(e) => return Err(RaError::Internal(e.to_string())),
+        }
+    }
+    Ok((dns, ips))
+}

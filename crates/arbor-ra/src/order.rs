@@ -1,0 +1,249 @@
+//! Orders: creation with authorization reuse (RFC 8555 §7.4), and the order state machine
+//! (§7.1.6). An order's `pending → ready → invalid` moves are derived from its
+//! authorizations when the order is read, and persisted as compare-and-swap so they never
+//! overwrite a concurrent finalize.
+
+use crate::error::{Result, SubError};
+use crate::{Ra, RaError, new_id, new_token};
+use arbor_proto::objects::NewOrderRequest;
+use arbor_proto::{Identifier, IdentifierType, Problem, ProblemType};
+use arbor_store::{
+    AccountRecord, AuthzRecord, AuthzStatus, ChallengeRecord, ChallengeStatus, OrderRecord,
+    OrderStatus,
+};
+
+impl Ra {
+    /// newOrder (§7.4): checks identifiers, reuses or creates one authorization per
+    /// identifier, and stores order and new authorizations in one transaction.
+    pub async fn new_order(
+        &self,
+        acct: &AccountRecord,
+        req: &NewOrderRequest,
+    ) -> Result<(OrderRecord, Vec<AuthzRecord>)> {
+        if req.not_before.is_some() || req.not_after.is_some() {
+            return Err(RaError::Malformed(
+                "notBefore and notAfter are not supported by this server".into(),
+            ));
+        }
+        if let Some(p) = &req.profile {
+            return Err(RaError::Malformed(format!(
+                "profile {p:?} requested, but this server offers no profiles"
+            )));
+        }
+        if let Some(r) = &req.replaces {
+            return Err(RaError::Malformed(format!(
+                "replaces {r:?}: renewal information is not offered by this server"
+            )));
+        }
+        let idents = self.check_identifiers(&req.identifiers)?;
+        let now = self.now();
+        let mut authz_ids = Vec::with_capacity(idents.len());
+        let mut new_authzs = Vec::new();
+        let mut all_authzs = Vec::new();
+        let mut expires = now + self.inner.cfg.order_lifetime_secs;
+        for ident in &idents {
+            let target = ident.authz_identifier();
+            let wildcard = ident.is_wildcard();
+            let reused = self
+                .inner
+                .store
+                .find_reusable_authz(&acct.id, &target, now, true)
+                .await?
+                .filter(|a| a.wildcard == wildcard);
+            let authz = match reused {
+                Some(a) => a,
+                None => {
+                    let a = self.make_authz(acct, &target, wildcard, now);
+                    new_authzs.push(a.clone());
+                    a
+                }
+            };
+            expires = expires.min(authz.expires);
+            authz_ids.push(authz.id.clone());
+            all_authzs.push(authz);
+        }
+        let status = if all_authzs.iter().all(|a| a.status == AuthzStatus::Valid) {
+            OrderStatus::Ready
+        } else {
+            OrderStatus::Pending
+        };
+        let order = OrderRecord {
+            id: new_id(),
+            account_id: acct.id.clone(),
+            status,
+            expires,
+            identifiers: idents,
+            not_before: None,
+            not_after: None,
+            authz_ids,
+            error: None,
+            csr: None,
+            cert_serial: None,
+            profile: None,
+            replaces: None,
+            created_at: now,
+            processing_since: None,
+        };
+        self.inner.store.insert_order(&order, &new_authzs).await?;
+        Ok((order, all_authzs))
+    }
+
+    /// Loads an order owned by `acct`, bringing its status up to date (§7.1.6).
+    pub async fn get_order(&self, acct: &AccountRecord, id: &str) -> Result<OrderRecord> {
+        let order = self
+            .inner
+            .store
+            .get_order(id)
+            .await?
+            .filter(|o| o.account_id == acct.id)
+            .ok_or(RaError::NotFound("order"))?;
+        self.refresh_order(order).await
+    }
+
+    /// Applies the derived transitions: expiry, all-authorizations-valid → ready, any
+    /// authorization failed → invalid.
+    pub(crate) async fn refresh_order(&self, mut order: OrderRecord) -> Result<OrderRecord> {
+        let now = self.now();
+        let before = order.status;
+        match order.status {
+            OrderStatus::Pending | OrderStatus::Ready if order.expires <= now => {
+                order.status = OrderStatus::Invalid;
+                order.error = Some(Problem::new(ProblemType::Malformed, "order expired"));
+            }
+            OrderStatus::Pending => {
+                let mut all_valid = true;
+                for id in &order.authz_ids {
+                    let a = self.load_authz(id).await?;
+                    match self.authz_status(&a, now) {
+                        AuthzStatus::Valid => {}
+                        AuthzStatus::Pending => all_valid = false,
+                        bad => {
+                            all_valid = false;
+                            order.status = OrderStatus::Invalid;
+                            let err = a
+                                .challenges
+                                .iter()
+                                .find_map(|c| c.error.clone())
+                                .unwrap_or_else(|| {
+                                    Problem::new(
+                                        ProblemType::Unauthorized,
+                                        format!("authorization is {}", bad.as_str()),
+                                    )
+                                });
+                            order.error = Some(err.with_identifier(a.identifier.clone()));
+                            break;
+                        }
+                    }
+                }
+                if all_valid {
+                    order.status = OrderStatus::Ready;
+                }
+            }
+            _ => {}
+        }
+        if order.status != before && !self.inner.store.cas_order(&order, before).await? {
+            // Someone else moved it (e.g. a finalize); read what they wrote.
+            return self
+                .inner
+                .store
+                .get_order(&order.id)
+                .await?
+                .ok_or(RaError::NotFound("order"));
+        }
+        Ok(order)
+    }
+
+    fn check_identifiers(&self, raw: &[Identifier]) -> Result<Vec<Identifier>> {
+        if raw.is_empty() {
+            return Err(RaError::Malformed("order has no identifiers".into()));
+        }
+        if raw.len() > self.inner.cfg.max_identifiers {
+            return Err(RaError::RejectedIdentifiers {
+                detail: format!(
+                    "order has {} identifiers; at most {} are allowed",
+                    raw.len(),
+                    self.inner.cfg.max_identifiers
+                ),
+                subproblems: vec![],
+            });
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        let mut subs = Vec::new();
+        for id in raw {
+            match id.normalize() {
+                Ok(n) => out.push(n),
+                Err(e) => {
+                    let typ = match e {
+                        arbor_proto::identifier::IdentifierError::UnsupportedType(_) => {
+                            ProblemType::UnsupportedIdentifier
+                        }
+                        _ => ProblemType::RejectedIdentifier,
+                    };
+                    subs.push(SubError {
+                        identifier: id.clone(),
+                        typ,
+                        detail: e.to_string(),
+                    });
+                }
+            }
+        }
+        if !subs.is_empty() {
+            let detail = if subs.len() == 1 {
+                format!(
+                    "cannot issue for {:?}: {}",
+                    subs[0].identifier.value, subs[0].detail
+                )
+            } else {
+                format!(
+                    "cannot issue for {} identifiers (see subproblems)",
+                    subs.len()
+                )
+            };
+            return Err(RaError::RejectedIdentifiers {
+                detail,
+                subproblems: subs,
+            });
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn make_authz(
+        &self,
+        acct: &AccountRecord,
+        ident: &Identifier,
+        wildcard: bool,
+        now: i64,
+    ) -> AuthzRecord {
+        let mut types: Vec<&str> = Vec::new();
+        match ident.kind() {
+            Ok(IdentifierType::Dns) if wildcard => types.push("dns-01"),
+            Ok(IdentifierType::Dns) => types.push("http-01"),
+            Ok(IdentifierType::Ip) => types.push("http-01"),
+            Err(_) => {}
+        }
+        let challenges = types
+            .into_iter()
+            .map(|t| ChallengeRecord {
+                id: new_id(),
+                typ: t.to_string(),
+                token: new_token(),
+                status: ChallengeStatus::Pending,
+                validated: None,
+                error: None,
+            })
+            .collect();
+        AuthzRecord {
+            id: new_id(),
+            account_id: acct.id.clone(),
+            identifier: ident.clone(),
+            wildcard,
+            status: AuthzStatus::Pending,
+            expires: now + self.inner.cfg.pending_authz_lifetime_secs,
+            challenges,
+            validated_at: None,
+            created_at: now,
+        }
+    }
+}

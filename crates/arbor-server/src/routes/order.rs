@@ -1,0 +1,78 @@
+//! Orders (RFC 8555 §7.4): newOrder, order reads (POST-as-GET) and finalize.
+
+use crate::auth::{KeyMode, authenticate};
+use crate::error::{ApiError, ApiResult};
+use crate::render;
+use crate::routes::json;
+use crate::state::AppState;
+use arbor_proto::objects::{FinalizeRequest, NewOrderRequest};
+use arbor_store::{OrderRecord, OrderStatus};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+
+/// Seconds a client should wait before polling a `processing` order.
+pub const PROCESSING_RETRY_AFTER: &str = "1";
+
+fn order_response(base: &str, status: StatusCode, o: &OrderRecord) -> Response {
+    let url = render::order_url(base, &o.id);
+    let mut r = json(status, &render::order(base, o), Some(&url));
+    if o.status == OrderStatus::Processing {
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(PROCESSING_RETRY_AFTER),
+        );
+    }
+    r
+}
+
+/// POST /acme/new-order
+pub async fn new_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> ApiResult<Response> {
+    let req = authenticate(&state, &headers, &uri, body, KeyMode::Kid).await?;
+    let payload: NewOrderRequest = req.payload()?;
+    let (order, _) = state.ra.new_order(req.account()?, &payload).await?;
+    Ok(order_response(&req.base, StatusCode::CREATED, &order))
+}
+
+/// POST /acme/order/{id} (POST-as-GET)
+pub async fn get_order(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> ApiResult<Response> {
+    let req = authenticate(&state, &headers, &uri, body, KeyMode::Kid).await?;
+    if !req.jws.is_post_as_get() {
+        return Err(ApiError::Malformed(
+            "orders are read with POST-as-GET".into(),
+        ));
+    }
+    let order = state.ra.get_order(req.account()?, &id).await?;
+    Ok(order_response(&req.base, StatusCode::OK, &order))
+}
+
+/// POST /acme/order/{id}/finalize
+pub async fn finalize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> ApiResult<Response> {
+    let req = authenticate(&state, &headers, &uri, body, KeyMode::Kid).await?;
+    let payload: FinalizeRequest = req.payload()?;
+    let csr = arbor_proto::b64::decode(&payload.csr).map_err(|_| {
+        ApiError::Ra(arbor_ra::RaError::BadCsr(
+            "csr is not unpadded base64url-encoded DER".into(),
+        ))
+    })?;
+    let order = state.ra.finalize(req.account()?, &id, &csr).await?;
+    Ok(order_response(&req.base, StatusCode::OK, &order))
+}

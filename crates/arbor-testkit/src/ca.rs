@@ -1,0 +1,105 @@
+//! An in-process CA on loopback, started through the same `arbor_server::app::start` that
+//! `arbor serve` uses.
+
+use arbor_client::Http01Responder;
+use arbor_ra::{Clock, RaConfig, SystemClock, TestClock};
+use arbor_server::FrontEndConfig;
+use arbor_server::app::{Running, StartOptions, start};
+use arbor_va::{ResolverConfig, VaConfig};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running test CA.
+pub struct TestCa {
+    /// Keeps the data directory alive.
+    pub dir: tempfile::TempDir,
+    /// The started server.
+    pub running: Running,
+    /// `https://127.0.0.1:PORT`.
+    pub base: String,
+    /// `{base}/dir`.
+    pub directory: String,
+    /// The root to trust (PEM).
+    pub root_pem: Vec<u8>,
+    /// The alternate root (PEM).
+    pub root_alt_pem: Vec<u8>,
+    /// Answers http-01 for every name (all names resolve to 127.0.0.1).
+    pub responder: Http01Responder,
+    /// The RA's clock, movable by tests.
+    pub clock: Arc<TestClock>,
+}
+
+impl TestCa {
+    /// Starts a CA with default policy.
+    pub async fn start() -> TestCa {
+        Self::start_with(RaConfig::default()).await
+    }
+
+    /// Starts a CA with the given RA policy.
+    pub async fn start_with(ra: RaConfig) -> TestCa {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let responder = Http01Responder::start("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("http-01 responder");
+        let clock = Arc::new(TestClock::new(SystemClock.now()));
+        let running =
+            Self::start_in(dir.path(), responder.local_addr().port(), ra, clock.clone()).await;
+        let base = format!("https://{}", running.acme_addr);
+        let root_pem = std::fs::read(dir.path().join("root.pem")).expect("root.pem");
+        let root_alt_pem = std::fs::read(dir.path().join("root-alt.pem")).expect("root-alt.pem");
+        TestCa {
+            directory: format!("{base}/dir"),
+            base,
+            dir,
+            running,
+            root_pem,
+            root_alt_pem,
+            responder,
+            clock,
+        }
+    }
+
+    async fn start_in(
+        data_dir: &Path,
+        http_port: u16,
+        ra: RaConfig,
+        clock: Arc<TestClock>,
+    ) -> Running {
+        start(StartOptions {
+            data_dir: data_dir.to_path_buf(),
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            public_http_listen: "127.0.0.1:0".parse().expect("addr"),
+            public_http_base: "http://127.0.0.1:14080".into(),
+            va: VaConfig {
+                resolver: ResolverConfig::Fixed("127.0.0.1".parse().expect("addr")),
+                http_port,
+                tls_port: 5001,
+                allow_loopback: true,
+                timeout: Duration::from_secs(5),
+                max_body: 64 * 1024,
+            },
+            ra,
+            front_end: FrontEndConfig::default(),
+            server_names: vec!["localhost".into()],
+            server_ips: vec!["127.0.0.1".parse().expect("addr")],
+            organization: "Arbor Test CA".into(),
+            clock,
+        })
+        .await
+        .expect("start test CA")
+    }
+
+    /// A raw client with a fresh key of `kind`, not yet registered.
+    pub async fn raw(&self, kind: arbor_proto::sign::KeyKind) -> crate::Raw {
+        crate::Raw::new(&self.directory, &self.root_pem, kind).await
+    }
+}
+
+impl Drop for TestCa {
+    fn drop(&mut self) {
+        for t in &self.running.tasks {
+            t.abort();
+        }
+    }
+}
