@@ -75,7 +75,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Replaces an authorization row.
     async fn update_authz(&self, authz: &AuthzRecord) -> Result<()>;
     /// A reusable authorization of this account for this identifier: status valid (or
-    /// pending, if `include_pending`) and `expires > now`; the newest one.
+    /// pending, if `include_pending`) and `expires > now`; the newest one (SQLite prefers a
+    /// valid one over a pending one). Wildcards: pass `*.example.com` to find the wildcard
+    /// authorizations stored for base name `example.com` (`wildcard: true`); a plain name
+    /// matches only non-wildcard authorizations. The same holds for `has_valid_authz`.
     async fn find_reusable_authz(
         &self,
         account_id: &str,

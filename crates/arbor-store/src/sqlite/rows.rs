@@ -169,3 +169,49 @@ pub fn decode_cert(row: &SqliteRow) -> Result<CertificateRecord> {
         issued_at: row.try_get("issued_at").map_err(get)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_lookups_use_the_base_name() {
+        assert_eq!(
+            authz_key(&Identifier::dns("*.example.com")),
+            ("example.com", true)
+        );
+        assert_eq!(
+            authz_key(&Identifier::dns("example.com")),
+            ("example.com", false)
+        );
+        // Only a leading `*.` label is a wildcard.
+        assert_eq!(
+            authz_key(&Identifier::dns("a.*.example")),
+            ("a.*.example", false)
+        );
+    }
+
+    #[test]
+    fn certificate_row_keeps_every_field() {
+        let c = CertificateRecord {
+            serial: "7f".into(),
+            account_id: "a".into(),
+            order_id: "o".into(),
+            issuer_id: "i".into(),
+            der: vec![1, 2, 3],
+            spki_sha256: "ab".into(),
+            identifiers: vec![Identifier::dns("x.example")],
+            not_before: 1,
+            not_after: 2,
+            revoked_at: Some(3),
+            revoked_reason: Some(5),
+            issued_at: 4,
+        };
+        let row = CertRow::new(&c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (row.revoked_reason, row.der.as_slice()),
+            (Some(5), &[1u8, 2, 3][..])
+        );
+        assert_eq!(row.identifiers, r#"[{"type":"dns","value":"x.example"}]"#);
+    }
+}
