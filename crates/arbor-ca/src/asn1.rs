@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use aws_lc_rs::digest;
 use const_oid::ObjectIdentifier;
-use der::asn1::{AnyRef, BitString, GeneralizedTime, OctetString, UtcTime, Utf8StringRef};
+use der::asn1::{
+    AnyRef, BitString, GeneralizedTime, OctetString, PrintableStringRef, UtcTime, Utf8StringRef,
+};
 use der::{Any, DateTime, Decode, Encode, Sequence};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::AttributeTypeAndValue;
@@ -62,22 +64,29 @@ pub(crate) fn validity(not_before: i64, validity_secs: i64) -> Result<Validity, 
     Ok(Validity::new(time(not_before)?, time(not_after)?))
 }
 
-/// Builds a Name of single-valued RDNs, each a UTF8String (RFC 5280 §4.1.2.4).
+/// Builds a Name of single-valued RDNs (RFC 5280 §4.1.2.4): countryName as
+/// a PrintableString (appendix A), everything else as a UTF8String.
 pub(crate) fn name(attrs: &[(ObjectIdentifier, &str)]) -> Result<Name, CaError> {
     let mut seq = RdnSequence::default();
     for (oid, value) in attrs {
-        let atv = AttributeTypeAndValue {
-            oid: *oid,
-            value: Any::encode_from(&Utf8StringRef::new(value)?)?,
+        let value = if *oid == oids::AT_COUNTRY {
+            Any::encode_from(&PrintableStringRef::new(value)?)?
+        } else {
+            Any::encode_from(&Utf8StringRef::new(value)?)?
         };
+        let atv = AttributeTypeAndValue { oid: *oid, value };
         seq.push(RelativeDistinguishedName::try_from(vec![atv])?);
     }
     Ok(Name::from_der(&seq.to_der()?)?)
 }
 
-/// A CA name: `O=<organization>, CN=<cn>`.
+/// countryName of the CA certificates; BR §7.1.2.10.2 requires one.
+pub const CA_COUNTRY: &str = "US";
+
+/// A CA name: `C=<CA_COUNTRY>, O=<organization>, CN=<cn>`.
 pub(crate) fn ca_name(organization: &str, cn: &str) -> Result<Name, CaError> {
     name(&[
+        (oids::AT_COUNTRY, CA_COUNTRY),
         (oids::AT_ORGANIZATION, organization),
         (oids::AT_COMMON_NAME, cn),
     ])
@@ -199,7 +208,7 @@ mod tests {
     fn names_round_trip_common_name() {
         let n = ca_name("Arbor Test CA", "Arbor Test Root").unwrap();
         assert_eq!(common_name(&n).as_deref(), Some("Arbor Test Root"));
-        assert_eq!(n.to_string(), "CN=Arbor Test Root,O=Arbor Test CA");
+        assert_eq!(n.to_string(), "CN=Arbor Test Root,O=Arbor Test CA,C=US");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Building the CA certificates: self-signed roots and the issuing
 //! intermediate (RFC 5280 §4; CA/B Forum BR §7.1.2.1 root and §7.1.2.10
 //! subordinate CA profiles). Roots carry basicConstraints cA, keyUsage
-//! keyCertSign|cRLSign and a subjectKeyIdentifier; the intermediate adds
+//! keyCertSign|cRLSign, a subjectKeyIdentifier and a matching AKI; the intermediate adds
 //! pathLenConstraint 0, extKeyUsage serverAuth, AKI, AIA caIssuers, a CRL
 //! distribution point and the DV policy.
 
@@ -47,6 +47,8 @@ pub(crate) fn root_cert(key: &CaKey, name: &Name, now: i64) -> Result<Vec<u8>, C
         )?,
         asn1::ext(oids::CE_KEY_USAGE, true, &ca_key_usage())?,
         ski_ext(&spki)?,
+        // Self-signed: the AKI names the root's own key (BR §7.1.2.1.2).
+        issuer::aki_ext(&asn1::key_id(&spki))?,
     ];
     let tbs = TbsBuild {
         version: Version::V3,

@@ -24,6 +24,7 @@ mod keys;
 pub mod oids;
 pub mod profile;
 
+pub use asn1::CA_COUNTRY;
 pub use ca_certs::{INTERMEDIATE_VALIDITY_SECS, ROOT_VALIDITY_SECS};
 pub use crl::RevokedEntry;
 pub use csr::{Csr, CsrError, check_csr, parse_csr};

@@ -84,22 +84,34 @@ fn pkilint(tool: &str) -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-/// Runs pkilint's DV lint on `leaf`; asserts no ERROR-or-worse finding.
-fn lint_leaf(leaf: &Path) {
-    let Some(tool) = pkilint("lint_cabf_serverauth_cert") else {
-        println!("note: pkilint not found (set ARBOR_PKILINT); skipping lint of {leaf:?}");
+/// Runs a pkilint tool's `lint` with `args` on `file`; asserts that it
+/// reports no ERROR-or-worse finding. Skips (with a note) if pkilint is absent.
+fn pkilint_clean(tool: &str, args: &[&str], file: &Path) {
+    let Some(exe) = pkilint(tool) else {
+        println!("note: pkilint not found (set ARBOR_PKILINT); skipping {tool} on {file:?}");
         return;
     };
-    let out = Command::new(tool)
-        .args(["lint", "-t", "DV-FINAL-CERTIFICATE", "-s", "ERROR"])
-        .arg(leaf)
+    let out = Command::new(exe)
+        .arg("lint")
+        .args(args)
+        .args(["-s", "ERROR"])
+        .arg(file)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success() && text.trim().is_empty(),
-        "pkilint findings for {leaf:?}:\n{text}{}",
+        "{tool} findings for {file:?}:\n{text}{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// pkilint's CA/B Forum DV subscriber lint.
+fn lint_leaf(leaf: &Path) {
+    pkilint_clean(
+        "lint_cabf_serverauth_cert",
+        &["-t", "DV-FINAL-CERTIFICATE"],
+        leaf,
     );
 }
 
@@ -339,6 +351,15 @@ fn leaves_pass_pkilint_dv_profile() {
     );
     issue_and_check(&h, dir.path(), "rsa2048", &rcgen::PKCS_RSA_SHA256, ip, true);
     // Ed25519 subject keys are outside BR §6.1.5, so pkilint is not asked.
+
+    // The CA certificates against their BR profiles.
+    let ca = dir.path().join("ca");
+    let tls_ca = ["-t", "INTERNAL-UNCONSTRAINED-TLS-CA"];
+    let tool = "lint_cabf_serverauth_cert";
+    pkilint_clean(tool, &tls_ca, &ca.join("intermediate.pem"));
+    pkilint_clean(tool, &tls_ca, &ca.join("intermediate-cross.pem"));
+    pkilint_clean(tool, &["-t", "ROOT-CA"], &ca.join("root.pem"));
+    pkilint_clean(tool, &["-t", "ROOT-CA"], &ca.join("root-alt.pem"));
 }
 
 #[test]
@@ -466,19 +487,7 @@ fn crls_parse_and_verify_with_openssl() {
     assert!(text.contains(&h.intermediate.crl_url), "{text}");
     assert_eq!(text.matches("Key Compromise").count(), 1, "{text}");
     assert_eq!(text.matches("Serial Number:").count(), 3, "{text}");
-    if let Some(tool) = pkilint("lint_crl") {
-        let out = Command::new(tool)
-            .args(["lint", "-t", "CRL", "-p", "BR", "-s", "ERROR"])
-            .arg(&crl_path)
-            .output()
-            .unwrap();
-        let t = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && t.trim().is_empty(),
-            "pkilint CRL: {t}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    pkilint_clean("lint_crl", &["-t", "CRL", "-p", "BR"], Path::new(&crl_path));
     // An empty root CRL omits revokedCertificates and is signed by the root.
     let crl = h.sign_root_crl(false, &[], 1, NOW, NOW + 86_400).unwrap();
     let crl_pem =
@@ -489,6 +498,7 @@ fn crls_parse_and_verify_with_openssl() {
     assert!(ok && text.contains("verify OK"), "{text}");
     assert!(text.contains("No Revoked Certificates"), "{text}");
     assert!(text.contains("Only CA Certificates"), "{text}");
+    pkilint_clean("lint_crl", &["-t", "ARL", "-p", "BR"], Path::new(&crl_path));
     // Reason codes BR forbids are refused.
     let bad = [RevokedEntry {
         serial: vec![0x05; 16],
