@@ -317,3 +317,27 @@ fn errors_read_as_specific_details() {
             .contains("allowed are")
     );
 }
+
+#[test]
+fn every_single_byte_corruption_is_refused_without_panic() {
+    for alg in [&rcgen::PKCS_ECDSA_P256_SHA256, &rcgen::PKCS_ED25519] {
+        let good = csr(alg, &["example.com", "192.0.2.1"], Some("example.com"));
+        assert!(parse_csr(&good).is_ok());
+        for i in 0..good.len() {
+            for flip in [0x01u8, 0x80] {
+                let mut bad = good.clone();
+                bad[i] ^= flip;
+                assert!(
+                    parse_csr(&bad).is_err(),
+                    "byte {i} ^ {flip:#x} was accepted"
+                );
+            }
+        }
+        for len in 0..good.len() {
+            assert!(
+                parse_csr(&good[..len]).is_err(),
+                "prefix {len} was accepted"
+            );
+        }
+    }
+}

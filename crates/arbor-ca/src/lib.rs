@@ -16,6 +16,7 @@ mod ca_certs;
 mod crl;
 pub mod csr;
 mod csr_key;
+mod dnsname;
 mod error;
 mod fsio;
 mod hierarchy;

@@ -22,6 +22,7 @@ use x509_cert::ext::pkix::{
     CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
 };
 
+use crate::dnsname::dns_name_syntax;
 use crate::{CaError, asn1, oids};
 
 /// Our CPS's cap on subscriber certificate validity: 100 days.
@@ -34,10 +35,6 @@ pub const BR_MAX_LEAF_VALIDITY_SECS: i64 = 398 * 86_400;
 pub const MIN_SERIAL_OCTETS: u32 = 8;
 /// RFC 5280 §4.1.2.2: serial numbers are at most 20 octets.
 pub const MAX_SERIAL_OCTETS: u32 = 20;
-/// RFC 1035 §2.3.4: a DNS name is at most 253 characters in text form.
-const MAX_DNS_NAME_LEN: usize = 253;
-/// RFC 1035 §2.3.4: a label is at most 63 octets.
-const MAX_LABEL_LEN: usize = 63;
 
 fn violation(msg: impl Into<String>) -> CaError {
     CaError::ProfileViolation(msg.into())
@@ -199,36 +196,6 @@ fn check_san(tbs: &TbsCertificate) -> Result<Vec<String>, CaError> {
         }
     }
     Ok(out)
-}
-
-/// Syntax of a dNSName (RFC 5280 §4.2.1.6, BR §7.1.2.7.12): lower-case LDH
-/// labels, no underscores, a wildcard only as the whole leftmost label.
-pub(crate) fn dns_name_syntax(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() || name.len() > MAX_DNS_NAME_LEN {
-        return Err("length out of range");
-    }
-    let labels: Vec<&str> = name.split('.').collect();
-    for (i, label) in labels.iter().enumerate() {
-        if *label == "*" {
-            if i != 0 || labels.len() < 2 {
-                return Err("wildcard outside the leftmost label");
-            }
-            continue;
-        }
-        if label.is_empty() || label.len() > MAX_LABEL_LEN {
-            return Err("empty or over-long label");
-        }
-        if !label
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err("label has characters other than a-z 0-9 -");
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Err("label starts or ends with a hyphen");
-        }
-    }
-    Ok(())
 }
 
 fn check_subject(tbs: &TbsCertificate, sans: &[String]) -> Result<(), CaError> {
@@ -404,39 +371,6 @@ fn check_policies(tbs: &TbsCertificate) -> Result<(), CaError> {
 pub(crate) fn check_leaf_profile_der(tbs_der: &[u8]) -> Result<(), CaError> {
     let tbs = TbsCertificate::from_der(tbs_der)?;
     check_leaf_profile(&tbs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::dns_name_syntax;
-
-    #[test]
-    fn dns_syntax() {
-        for ok in [
-            "example.com",
-            "*.example.com",
-            "xn--bcher-kva.example",
-            "localhost",
-            "a-b.c1",
-        ] {
-            assert!(dns_name_syntax(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "*",
-            "a.*.com",
-            "*.*.com",
-            "Example.com",
-            "a_b.com",
-            "-a.com",
-            "a-.com",
-            "a..com",
-            "foo*.com",
-            "example.com.",
-        ] {
-            assert!(dns_name_syntax(bad).is_err(), "{bad}");
-        }
-    }
 }
 
 #[cfg(test)]
