@@ -46,11 +46,13 @@ note "renewed: serial $renewed_serial"
 # 3. revoke the first certificate, authorised by the account key
 run_logged revoke-account "${CERTBOT[@]}" revoke --cert-path "$D/first.pem" --reason superseded \
     --no-delete-after-revoke || fail "revoke (account key, superseded) failed"
+echo Superseded >"$PEER_WORK/issued/certbot-first/revoked" # for crl.sh
 note "revoked $first_serial with the account key"
 
 # 4. revoke the renewed certificate, signed by the certificate key
 run_logged revoke-certkey "${CERTBOT[@]}" revoke --cert-path "$live/cert.pem" --key-path "$live/privkey.pem" \
     --reason keycompromise --no-delete-after-revoke || fail "revoke (certificate key, keycompromise) failed"
+echo "Key Compromise" >"$PEER_WORK/issued/certbot-renewed/revoked"
 note "revoked $renewed_serial with its own key (keyCompromise)"
 
 # 5. a second revocation of the same certificate must be refused

@@ -48,6 +48,7 @@ note "renewed: serial $renewed_serial"
 
 # 4. revoke, then revoke again (must be refused)
 run_logged revoke "${LEGO[@]}" -d c.example.com revoke --reason 4 --keep || fail "lego revoke failed"
+echo Superseded >"$PEER_WORK/issued/lego-renewed/revoked" # for crl.sh
 note "revoked $renewed_serial (superseded)"
 if run_logged revoke-again "${LEGO[@]}" -d c.example.com revoke --reason 4 --keep 2>/dev/null; then
     fail "the CA accepted revoking an already revoked certificate"
