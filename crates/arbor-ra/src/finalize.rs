@@ -150,6 +150,7 @@ impl Ra {
             revoked_at: None,
             revoked_reason: None,
             issued_at: now,
+            replaced_by: None,
         };
         let mut done = order.clone();
         done.status = OrderStatus::Valid;

@@ -71,6 +71,7 @@ async fn issue(s: &dyn Storage, n: usize) -> Result<()> {
         revoked_at: None,
         revoked_reason: None,
         issued_at: 1_700_000_001,
+        replaced_by: None,
     };
     s.insert_certificate(&cert, &o).await
 }

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 
 use crate::{
-    AccountRecord, AuthzRecord, CertificateRecord, Identifier, OrderRecord, OrderStatus, Result,
-    Storage, StoreError,
+    AccountRecord, AuthzRecord, CertificateRecord, EabKeyRecord, Identifier, OrderRecord,
+    OrderStatus, RateDecision, Result, Storage, StoreError,
 };
 
 /// When an injected failure happens relative to the real write.
@@ -39,6 +39,12 @@ pub enum WriteMethod {
     ReserveSerial,
     InsertCertificate,
     RevokeCertificate,
+    InsertEabKey,
+    InsertAccountWithEab,
+    TakeRate,
+    RecordRate,
+    PruneRate,
+    SetReplacedBy,
 }
 
 impl WriteMethod {
@@ -54,6 +60,12 @@ impl WriteMethod {
             WriteMethod::ReserveSerial => "reserve_serial",
             WriteMethod::InsertCertificate => "insert_certificate",
             WriteMethod::RevokeCertificate => "revoke_certificate",
+            WriteMethod::InsertEabKey => "insert_eab_key",
+            WriteMethod::InsertAccountWithEab => "insert_account_with_eab",
+            WriteMethod::TakeRate => "take_rate",
+            WriteMethod::RecordRate => "record_rate",
+            WriteMethod::PruneRate => "prune_rate",
+            WriteMethod::SetReplacedBy => "set_replaced_by",
         }
     }
 }
@@ -288,5 +300,52 @@ impl<S: Storage> Storage for FaultyStore<S> {
     }
     async fn list_revoked(&self, issuer_id: &str) -> Result<Vec<CertificateRecord>> {
         self.inner.list_revoked(issuer_id).await
+    }
+    async fn insert_eab_key(&self, kid: &str, hmac_key: &[u8], now: i64) -> Result<()> {
+        let write = self.inner.insert_eab_key(kid, hmac_key, now);
+        self.guarded(WriteMethod::InsertEabKey, write).await
+    }
+    async fn get_eab_key(&self, kid: &str) -> Result<Option<EabKeyRecord>> {
+        self.inner.get_eab_key(kid).await
+    }
+    async fn insert_account_with_eab(&self, acct: &AccountRecord, eab_kid: &str) -> Result<()> {
+        let write = self.inner.insert_account_with_eab(acct, eab_kid);
+        self.guarded(WriteMethod::InsertAccountWithEab, write).await
+    }
+    async fn take_rate(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: i64,
+        now: i64,
+    ) -> Result<RateDecision> {
+        let write = self.inner.take_rate(key, limit, window_secs, now);
+        self.guarded(WriteMethod::TakeRate, write).await
+    }
+    async fn record_rate(&self, key: &str, now: i64) -> Result<()> {
+        let write = self.inner.record_rate(key, now);
+        self.guarded(WriteMethod::RecordRate, write).await
+    }
+    async fn check_rate(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: i64,
+        now: i64,
+    ) -> Result<RateDecision> {
+        self.inner.check_rate(key, limit, window_secs, now).await
+    }
+    async fn prune_rate(&self, before: i64) -> Result<u64> {
+        let write = self.inner.prune_rate(before);
+        self.guarded(WriteMethod::PruneRate, write).await
+    }
+    async fn set_replaced_by(
+        &self,
+        serial_hex: &str,
+        order_id: &str,
+        expected: Option<&str>,
+    ) -> Result<bool> {
+        let write = self.inner.set_replaced_by(serial_hex, order_id, expected);
+        self.guarded(WriteMethod::SetReplacedBy, write).await
     }
 }

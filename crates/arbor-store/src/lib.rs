@@ -107,4 +107,55 @@ pub trait Storage: Send + Sync + 'static {
     async fn revoke_certificate(&self, serial_hex: &str, reason: u8, at: i64) -> Result<bool>;
     /// Every revoked certificate of one issuer (CRL generation).
     async fn list_revoked(&self, issuer_id: &str) -> Result<Vec<CertificateRecord>>;
+
+    // --- external account binding (§7.3.4) ---
+    /// Stores a new EAB key, unbound; `Duplicate("eab kid")` if the kid exists.
+    async fn insert_eab_key(&self, kid: &str, hmac_key: &[u8], now: i64) -> Result<()>;
+    /// Looks an EAB key up by kid.
+    async fn get_eab_key(&self, kid: &str) -> Result<Option<EabKeyRecord>>;
+    /// Creates the account and binds the EAB key `eab_kid` to it in one transaction (the
+    /// stored account's `eab_kid` is set to `eab_kid`). `NotFound("eab key")` if the kid is
+    /// unknown, `Duplicate("eab binding")` if the key is already bound to an account,
+    /// `Duplicate("account key")` as [`Storage::insert_account`]; on any error nothing is
+    /// written.
+    async fn insert_account_with_eab(&self, acct: &AccountRecord, eab_kid: &str) -> Result<()>;
+
+    // --- rate limits (durable across restarts) ---
+    /// Sliding-window limit, atomic under concurrency: counts the events of `key` with
+    /// `at > now - window_secs`; below `limit`, records one at `now` and returns
+    /// `Allowed { remaining: limit - count - 1 }`; otherwise records nothing and returns
+    /// `Denied` with the seconds until enough events leave the window for one more to fit
+    /// (the oldest counted event's `at + window_secs - now` when exactly `limit` are
+    /// counted), at least 1.
+    async fn take_rate(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: i64,
+        now: i64,
+    ) -> Result<RateDecision>;
+    /// Records an event of `key` at `now` unconditionally (e.g. a failed validation); later
+    /// `take_rate`/`check_rate` calls count it.
+    async fn record_rate(&self, key: &str, now: i64) -> Result<()>;
+    /// What [`Storage::take_rate`] would answer, recording nothing.
+    async fn check_rate(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: i64,
+        now: i64,
+    ) -> Result<RateDecision>;
+    /// Deletes every rate event with `at < before` (housekeeping); returns how many.
+    async fn prune_rate(&self, before: i64) -> Result<u64>;
+
+    // --- ARI (RFC 9773) ---
+    /// Sets the certificate's `replaced_by` to `order_id` only if it currently equals
+    /// `expected` (`None` = not replaced yet); `Ok(false)` if it did not match,
+    /// `NotFound("certificate")` if no certificate has that serial.
+    async fn set_replaced_by(
+        &self,
+        serial_hex: &str,
+        order_id: &str,
+        expected: Option<&str>,
+    ) -> Result<bool>;
 }

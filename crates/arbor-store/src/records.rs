@@ -98,4 +98,29 @@ pub struct CertificateRecord {
     pub revoked_at: Option<i64>,
     pub revoked_reason: Option<u8>,
     pub issued_at: i64,
+    /// Id of the order whose ARI `replaces` field named this certificate (RFC 9773 §5);
+    /// set once, by [`crate::Storage::set_replaced_by`].
+    #[serde(default)]
+    pub replaced_by: Option<String>,
+}
+
+/// An external account binding key (RFC 8555 §7.3.4), provisioned out of band.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EabKeyRecord {
+    /// The key identifier the client puts in the EAB JWS `kid`.
+    pub kid: String,
+    /// The MAC key (raw bytes, not base64url).
+    pub hmac_key: Vec<u8>,
+    pub created_at: i64,
+    /// The account the key was bound to, once used (a key binds exactly one account).
+    pub account_id: Option<String>,
+}
+
+/// The answer of a rate-limit check ([`crate::Storage::take_rate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    /// Under the limit; `remaining` more events fit in the current window.
+    Allowed { remaining: u32 },
+    /// At or over the limit; a new event fits after `retry_after_secs` (at least 1).
+    Denied { retry_after_secs: i64 },
 }

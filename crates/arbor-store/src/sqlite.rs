@@ -6,6 +6,8 @@
 //! block on, or are blocked by, the writer. Implements the persistence behind RFC 8555
 //! §7.1–§7.6 as the [`Storage`] trait describes it.
 
+mod eab;
+mod rate;
 mod rows;
 mod schema;
 mod writer;
@@ -22,13 +24,13 @@ use sqlx::sqlite::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    AccountRecord, AuthzRecord, CertificateRecord, Identifier, OrderRecord, OrderStatus, Result,
-    Storage, StoreError,
+    AccountRecord, AuthzRecord, CertificateRecord, EabKeyRecord, Identifier, OrderRecord,
+    OrderStatus, RateDecision, Result, Storage, StoreError,
 };
 use rows::{AccountRow, AuthzRow, CertRow, OrderRow, authz_key, decode_cert, decode_data};
 pub use schema::SCHEMA_VERSION;
 use schema::backend;
-use writer::{Job, Op};
+use writer::{Job, Op, Outcome};
 
 /// Tuning knobs for [`SqliteStore::open_with`].
 #[derive(Debug, Clone)]
@@ -117,11 +119,19 @@ impl SqliteStore {
         readers.close().await;
     }
 
-    async fn write(&self, op: Op) -> Result<bool> {
+    async fn write(&self, op: Op) -> Result<Outcome> {
         let stopped = || StoreError::Backend("the storage writer has stopped".into());
         let (tx, rx) = oneshot::channel();
         self.writes.send((op, tx)).await.map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    /// A write whose answer is a flag (compare-and-swap ops).
+    async fn write_flag(&self, op: Op) -> Result<bool> {
+        match self.write(op).await? {
+            Outcome::Done(flag) => Ok(flag),
+            other => Err(unexpected(other)),
+        }
     }
 
     async fn fetch_data<T: serde::de::DeserializeOwned>(
@@ -184,7 +194,7 @@ impl Storage for SqliteStore {
     }
 
     async fn cas_order(&self, order: &OrderRecord, expected: OrderStatus) -> Result<bool> {
-        self.write(Op::CasOrder(OrderRow::new(order)?, expected.as_str()))
+        self.write_flag(Op::CasOrder(OrderRow::new(order)?, expected.as_str()))
             .await
     }
 
@@ -331,7 +341,7 @@ impl Storage for SqliteStore {
             reason: i64::from(reason),
             at,
         };
-        self.write(op).await
+        self.write_flag(op).await
     }
 
     async fn list_revoked(&self, issuer_id: &str) -> Result<Vec<CertificateRecord>> {
@@ -345,4 +355,93 @@ impl Storage for SqliteStore {
         .map_err(backend)?;
         rows.iter().map(decode_cert).collect()
     }
+
+    async fn insert_eab_key(&self, kid: &str, hmac_key: &[u8], now: i64) -> Result<()> {
+        let op = Op::InsertEabKey {
+            kid: kid.to_owned(),
+            hmac_key: hmac_key.to_vec(),
+            now,
+        };
+        self.write(op).await.map(drop)
+    }
+
+    async fn get_eab_key(&self, kid: &str) -> Result<Option<EabKeyRecord>> {
+        let row = sqlx::query("SELECT * FROM eab_keys WHERE kid = ?")
+            .bind(kid)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(eab::decode).transpose()
+    }
+
+    async fn insert_account_with_eab(&self, acct: &AccountRecord, eab_kid: &str) -> Result<()> {
+        let mut bound = acct.clone();
+        bound.eab_kid = Some(eab_kid.to_owned());
+        let op = Op::InsertAccountWithEab(AccountRow::new(&bound)?, eab_kid.to_owned());
+        self.write(op).await.map(drop)
+    }
+
+    async fn take_rate(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: i64,
+        now: i64,
+    ) -> Result<RateDecision> {
+        let op = Op::TakeRate {
+            key: key.to_owned(),
+            limit,
+            window_secs,
+            now,
+        };
+        match self.write(op).await? {
+            Outcome::Rate(decision) => Ok(decision),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn record_rate(&self, key: &str, now: i64) -> Result<()> {
+        let op = Op::RecordRate {
+            key: key.to_owned(),
+            now,
+        };
+        self.write(op).await.map(drop)
+    }
+
+    async fn check_rate(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: i64,
+        now: i64,
+    ) -> Result<RateDecision> {
+        let mut conn = self.readers.acquire().await.map_err(backend)?;
+        rate::decide(&mut conn, key, limit, window_secs, now).await
+    }
+
+    async fn prune_rate(&self, before: i64) -> Result<u64> {
+        match self.write(Op::PruneRate { before }).await? {
+            Outcome::Count(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn set_replaced_by(
+        &self,
+        serial_hex: &str,
+        order_id: &str,
+        expected: Option<&str>,
+    ) -> Result<bool> {
+        let op = Op::SetReplacedBy {
+            serial: serial_hex.to_owned(),
+            order_id: order_id.to_owned(),
+            expected: expected.map(str::to_owned),
+        };
+        self.write_flag(op).await
+    }
+}
+
+/// The writer answered an op with the wrong kind of outcome (a bug, not a user error).
+fn unexpected(outcome: Outcome) -> StoreError {
+    StoreError::Backend(format!("storage writer returned an unexpected {outcome:?}"))
 }

@@ -3,6 +3,8 @@
 
 #[path = "conformance/fixtures.rs"]
 mod fixtures;
+#[path = "conformance/policy.rs"]
+mod policy;
 #[path = "conformance/suite.rs"]
 mod suite;
 
@@ -20,7 +22,7 @@ async fn sqlite(dir: &Path) -> SqliteStore {
 
 /// Runs each named suite function against both backends, each on a fresh database.
 macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
+    ($($suite:ident :: $name:ident),* $(,)?) => {
         mod on_sqlite {
             use super::*;
             $(
@@ -28,7 +30,7 @@ macro_rules! conformance {
                 async fn $name() {
                     let dir = tempfile::tempdir().unwrap();
                     let store = sqlite(dir.path()).await;
-                    suite::$name(&store).await;
+                    $suite::$name(&store).await;
                     store.close().await;
                 }
             )*
@@ -40,7 +42,7 @@ macro_rules! conformance {
                 async fn $name() {
                     let dir = tempfile::tempdir().unwrap();
                     let store = FaultyStore::new(sqlite(dir.path()).await);
-                    suite::$name(&store).await;
+                    $suite::$name(&store).await;
                     assert!(store.injected().is_empty());
                     store.into_inner().close().await;
                 }
@@ -50,16 +52,170 @@ macro_rules! conformance {
 }
 
 conformance!(
-    account_roundtrip,
-    duplicate_thumbprint,
-    order_and_authz_roundtrip,
-    insert_order_is_atomic,
-    serial_and_certificate,
-    revoke_twice,
-    list_orders_pagination,
-    find_reusable_authz,
-    list_processing_orders,
+    suite::account_roundtrip,
+    suite::duplicate_thumbprint,
+    suite::order_and_authz_roundtrip,
+    suite::insert_order_is_atomic,
+    suite::serial_and_certificate,
+    suite::revoke_twice,
+    suite::list_orders_pagination,
+    suite::find_reusable_authz,
+    suite::list_processing_orders,
+    policy::eab_roundtrip,
+    policy::eab_binding_errors,
+    policy::rate_window_slides,
+    policy::rate_record_counts,
+    policy::rate_prune,
+    policy::set_replaced_by_cas,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn take_rate_race_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    policy::take_rate_race(Arc::new(sqlite(dir.path()).await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn take_rate_race_faulty() {
+    let dir = tempfile::tempdir().unwrap();
+    policy::take_rate_race(Arc::new(FaultyStore::new(sqlite(dir.path()).await))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eab_binding_race_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    policy::eab_binding_race(Arc::new(sqlite(dir.path()).await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eab_binding_race_faulty() {
+    let dir = tempfile::tempdir().unwrap();
+    policy::eab_binding_race(Arc::new(FaultyStore::new(sqlite(dir.path()).await))).await;
+}
+
+#[tokio::test]
+async fn rate_events_and_eab_keys_durable_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path()).await;
+    let t = 1_750_000_000;
+    for i in 0..3 {
+        let d = store.take_rate("k", 3, 600, t + i).await.unwrap();
+        assert_eq!(
+            d,
+            RateDecision::Allowed {
+                remaining: 2 - i as u32
+            }
+        );
+    }
+    store.record_rate("f", t).await.unwrap();
+    store.insert_eab_key("kid-a", b"secret-a", t).await.unwrap();
+    store.insert_eab_key("kid-b", b"secret-b", t).await.unwrap();
+    store
+        .insert_account_with_eab(&account("acct", "tp"), "kid-a")
+        .await
+        .unwrap();
+    let o = seed_order(&store, "acct", "o1").await;
+    store.reserve_serial("0b", "o1", t).await.unwrap();
+    store
+        .insert_certificate(&cert("0b", "acct", "o1"), &o)
+        .await
+        .unwrap();
+    assert!(store.set_replaced_by("0b", "o9", None).await.unwrap());
+    drop(store);
+
+    let store = sqlite(dir.path()).await;
+    // The limit is still reached after the restart.
+    assert_eq!(
+        store.take_rate("k", 3, 600, t + 10).await.unwrap(),
+        RateDecision::Denied {
+            retry_after_secs: 590
+        }
+    );
+    assert_eq!(
+        store.check_rate("f", 1, 600, t + 10).await.unwrap(),
+        RateDecision::Denied {
+            retry_after_secs: 590
+        }
+    );
+    let a = store.get_eab_key("kid-a").await.unwrap().unwrap();
+    assert_eq!(
+        (a.hmac_key.as_slice(), a.account_id.as_deref()),
+        (&b"secret-a"[..], Some("acct"))
+    );
+    let b = store.get_eab_key("kid-b").await.unwrap().unwrap();
+    assert_eq!(
+        (b.hmac_key.as_slice(), b.account_id),
+        (&b"secret-b"[..], None)
+    );
+    let r = store.insert_eab_key("kid-a", b"x", t).await;
+    assert!(matches!(r, Err(StoreError::Duplicate("eab kid"))));
+    assert_eq!(
+        store
+            .get_account("acct")
+            .await
+            .unwrap()
+            .unwrap()
+            .eab_kid
+            .as_deref(),
+        Some("kid-a")
+    );
+    let c = store.get_certificate("0b").await.unwrap().unwrap();
+    assert_eq!(c.replaced_by.as_deref(), Some("o9"));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn rate_and_eab_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = 1_750_000_000;
+    let reopened = with_faults(dir.path(), async |s| {
+        s.insert_eab_key("kid", b"mac", t).await.unwrap();
+        // Failed before: no event recorded, so the single slot is still free.
+        s.fail_method(WriteMethod::TakeRate, FaultKind::Before, 1);
+        assert!(s.take_rate("one", 1, 60, t).await.is_err());
+        // Failed after: the event landed even though the caller saw an error.
+        s.fail_method(WriteMethod::TakeRate, FaultKind::After, 1);
+        assert!(s.take_rate("two", 1, 60, t).await.is_err());
+        s.fail_method(WriteMethod::InsertAccountWithEab, FaultKind::Before, 1);
+        assert!(
+            s.insert_account_with_eab(&account("a", "tp"), "kid")
+                .await
+                .is_err()
+        );
+        s.fail_method(WriteMethod::SetReplacedBy, FaultKind::Before, 1);
+        assert!(s.set_replaced_by("nope", "o", None).await.is_err());
+        let methods: Vec<_> = s.injected().iter().map(|f| f.method).collect();
+        assert_eq!(
+            methods,
+            [
+                WriteMethod::TakeRate,
+                WriteMethod::TakeRate,
+                WriteMethod::InsertAccountWithEab,
+                WriteMethod::SetReplacedBy
+            ]
+        );
+    })
+    .await;
+    assert_eq!(
+        reopened.take_rate("one", 1, 60, t).await.unwrap(),
+        RateDecision::Allowed { remaining: 0 }
+    );
+    assert!(matches!(
+        reopened.take_rate("two", 1, 60, t).await.unwrap(),
+        RateDecision::Denied { .. }
+    ));
+    assert_eq!(reopened.get_account("a").await.unwrap(), None);
+    assert_eq!(
+        reopened
+            .get_eab_key("kid")
+            .await
+            .unwrap()
+            .unwrap()
+            .account_id,
+        None
+    );
+    reopened.close().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cas_order_race_sqlite() {

@@ -58,6 +58,7 @@ pub struct CertRow {
     pub revoked_at: Option<i64>,
     pub revoked_reason: Option<i64>,
     pub der: Vec<u8>,
+    pub replaced_by: Option<String>,
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -123,6 +124,7 @@ impl CertRow {
             revoked_at: c.revoked_at,
             revoked_reason: c.revoked_reason.map(i64::from),
             der: c.der.clone(),
+            replaced_by: c.replaced_by.clone(),
         })
     }
 }
@@ -167,6 +169,7 @@ pub fn decode_cert(row: &SqliteRow) -> Result<CertificateRecord> {
         revoked_at: row.try_get("revoked_at").map_err(get)?,
         revoked_reason,
         issued_at: row.try_get("issued_at").map_err(get)?,
+        replaced_by: row.try_get("replaced_by").map_err(get)?,
     })
 }
 
@@ -206,6 +209,7 @@ mod tests {
             revoked_at: Some(3),
             revoked_reason: Some(5),
             issued_at: 4,
+            replaced_by: Some("o2".into()),
         };
         let row = CertRow::new(&c).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -213,5 +217,6 @@ mod tests {
             (Some(5), &[1u8, 2, 3][..])
         );
         assert_eq!(row.identifiers, r#"[{"type":"dns","value":"x.example"}]"#);
+        assert_eq!(row.replaced_by.as_deref(), Some("o2"));
     }
 }

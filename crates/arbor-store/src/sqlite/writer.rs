@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::rows::{AccountRow, AuthzRow, CertRow, OrderRow};
 use super::schema::backend;
-use crate::{Result, StoreError};
+use super::{eab, rate};
+use crate::{RateDecision, Result, StoreError};
 
 /// Most ops applied in one transaction; bounds how long the first waiter of a group waits.
 pub const MAX_GROUP: usize = 256;
@@ -39,6 +40,41 @@ pub enum Op {
         reason: i64,
         at: i64,
     },
+    InsertEabKey {
+        kid: String,
+        hmac_key: Vec<u8>,
+        now: i64,
+    },
+    InsertAccountWithEab(AccountRow, String),
+    TakeRate {
+        key: String,
+        limit: u32,
+        window_secs: i64,
+        now: i64,
+    },
+    RecordRate {
+        key: String,
+        now: i64,
+    },
+    PruneRate {
+        before: i64,
+    },
+    SetReplacedBy {
+        serial: String,
+        order_id: String,
+        expected: Option<String>,
+    },
+}
+
+/// What a successful op reports back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ops returning `()` report `Done(true)`; compare-and-swap ops their result.
+    Done(bool),
+    /// `TakeRate`'s decision.
+    Rate(RateDecision),
+    /// Rows affected (`PruneRate`).
+    Count(u64),
 }
 
 impl Op {
@@ -47,20 +83,25 @@ impl Op {
     fn needs_savepoint(&self) -> bool {
         match self {
             Op::InsertOrder(_, authzs) => !authzs.is_empty(),
-            Op::InsertCertificate(..) => true,
+            Op::InsertCertificate(..) | Op::InsertAccountWithEab(..) => true,
             Op::InsertAccount(_)
             | Op::UpdateAccount(_)
             | Op::UpdateOrder(_)
             | Op::CasOrder(..)
             | Op::UpdateAuthz(_)
             | Op::ReserveSerial { .. }
-            | Op::Revoke { .. } => false,
+            | Op::Revoke { .. }
+            | Op::InsertEabKey { .. }
+            | Op::TakeRate { .. }
+            | Op::RecordRate { .. }
+            | Op::PruneRate { .. }
+            | Op::SetReplacedBy { .. } => false,
         }
     }
 }
 
-/// An op and the channel its result goes back on. Ops that return `()` report `true`.
-pub type Job = (Op, oneshot::Sender<Result<bool>>);
+/// An op and the channel its result goes back on.
+pub type Job = (Op, oneshot::Sender<Result<Outcome>>);
 
 /// Runs the writer loop until every sender is dropped, then closes the connection.
 pub async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
@@ -85,7 +126,7 @@ pub async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Applies a group in one transaction and returns one result per op.
-async fn apply_group(conn: &mut SqliteConnection, group: &[Job]) -> Vec<Result<bool>> {
+async fn apply_group(conn: &mut SqliteConnection, group: &[Job]) -> Vec<Result<Outcome>> {
     let fail_all = |msg: String| {
         group
             .iter()
@@ -152,12 +193,14 @@ async fn apply_group(conn: &mut SqliteConnection, group: &[Job]) -> Vec<Result<b
 }
 
 /// Maps a constraint failure to the expected outcome it stands for.
-fn classify(e: sqlx::Error, foreign_key: &'static str) -> StoreError {
+pub(super) fn classify(e: sqlx::Error, foreign_key: &'static str) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         match db.kind() {
             ErrorKind::UniqueViolation => {
                 let msg = db.message();
-                let what = if msg.contains("accounts.thumbprint") {
+                let what = if msg.contains("eab_keys.kid") {
+                    "eab kid"
+                } else if msg.contains("accounts.thumbprint") {
                     "account key"
                 } else if msg.contains("accounts.id") {
                     "account id"
@@ -179,11 +222,41 @@ fn classify(e: sqlx::Error, foreign_key: &'static str) -> StoreError {
     backend(e)
 }
 
-fn affected(rows: u64, what: &'static str) -> Result<bool> {
+fn affected(rows: u64, what: &'static str) -> Result<Outcome> {
     if rows == 0 {
         Err(StoreError::NotFound(what))
     } else {
-        Ok(true)
+        Ok(Outcome::Done(true))
+    }
+}
+
+/// Inserts an `accounts` row; `Duplicate("account key")` on a thumbprint clash.
+pub(super) async fn insert_account(conn: &mut SqliteConnection, a: &AccountRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO accounts (id, thumbprint, status, created_at, data) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&a.id)
+    .bind(&a.thumbprint)
+    .bind(a.status)
+    .bind(a.created_at)
+    .bind(&a.data)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| classify(e, "account"))?;
+    Ok(())
+}
+
+/// `UPDATE … WHERE serial = ? AND <cas>` matched nothing: `Ok(false)` if the certificate
+/// exists (the compare failed), `NotFound` otherwise.
+async fn cas_miss(conn: &mut SqliteConnection, serial: &str) -> Result<Outcome> {
+    let exists = sqlx::query("SELECT 1 FROM certificates WHERE serial = ?")
+        .bind(serial)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    match exists {
+        Some(_) => Ok(Outcome::Done(false)),
+        None => Err(StoreError::NotFound("certificate")),
     }
 }
 
@@ -207,7 +280,7 @@ async fn write_authz(conn: &mut SqliteConnection, a: &AuthzRow) -> Result<()> {
     Ok(())
 }
 
-async fn set_order(conn: &mut SqliteConnection, o: &OrderRow) -> Result<bool> {
+async fn set_order(conn: &mut SqliteConnection, o: &OrderRow) -> Result<Outcome> {
     let r = sqlx::query("UPDATE orders SET status = ?, data = ? WHERE id = ?")
         .bind(o.status)
         .bind(&o.data)
@@ -219,23 +292,10 @@ async fn set_order(conn: &mut SqliteConnection, o: &OrderRow) -> Result<bool> {
 }
 
 /// Applies one op on `conn` (inside the caller's transaction or savepoint).
-async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<bool> {
+async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<Outcome> {
+    let done = Outcome::Done(true);
     match op {
-        Op::InsertAccount(a) => {
-            sqlx::query(
-                "INSERT INTO accounts (id, thumbprint, status, created_at, data) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&a.id)
-            .bind(&a.thumbprint)
-            .bind(a.status)
-            .bind(a.created_at)
-            .bind(&a.data)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| classify(e, "account"))?;
-            Ok(true)
-        }
+        Op::InsertAccount(a) => insert_account(conn, a).await.map(|()| done),
         Op::UpdateAccount(a) => {
             let r = sqlx::query(
                 "UPDATE accounts SET thumbprint = ?, status = ?, data = ? WHERE id = ?",
@@ -265,7 +325,7 @@ async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<bool> {
             .execute(&mut *conn)
             .await
             .map_err(|e| classify(e, "account"))?;
-            Ok(true)
+            Ok(done)
         }
         Op::UpdateOrder(o) => set_order(conn, o).await,
         Op::CasOrder(o, expected) => {
@@ -278,7 +338,7 @@ async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<bool> {
                     .execute(&mut *conn)
                     .await
                     .map_err(backend)?;
-            Ok(r.rows_affected() == 1)
+            Ok(Outcome::Done(r.rows_affected() == 1))
         }
         Op::UpdateAuthz(a) => {
             let r = sqlx::query(
@@ -309,13 +369,13 @@ async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<bool> {
                 .execute(&mut *conn)
                 .await
                 .map_err(|e| classify(e, "order"))?;
-            Ok(true)
+            Ok(done)
         }
         Op::InsertCertificate(c, o) => {
             sqlx::query(
                 "INSERT INTO certificates (serial, account_id, order_id, issuer_id, \
                  spki_sha256, identifiers, not_before, not_after, issued_at, revoked_at, \
-                 revoked_reason, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 revoked_reason, der, replaced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&c.serial)
             .bind(&c.account_id)
@@ -329,6 +389,7 @@ async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<bool> {
             .bind(c.revoked_at)
             .bind(c.revoked_reason)
             .bind(&c.der)
+            .bind(&c.replaced_by)
             .execute(&mut *conn)
             .await
             .map_err(|e| classify(e, "serial reservation"))?;
@@ -346,17 +407,52 @@ async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<bool> {
             .await
             .map_err(backend)?;
             if r.rows_affected() == 1 {
-                return Ok(true);
+                return Ok(done);
             }
-            let exists = sqlx::query("SELECT 1 FROM certificates WHERE serial = ?")
-                .bind(serial)
-                .fetch_optional(&mut *conn)
+            cas_miss(conn, serial).await
+        }
+        Op::InsertEabKey { kid, hmac_key, now } => {
+            sqlx::query("INSERT INTO eab_keys (kid, hmac_key, created_at) VALUES (?, ?, ?)")
+                .bind(kid)
+                .bind(hmac_key)
+                .bind(now)
+                .execute(&mut *conn)
                 .await
-                .map_err(backend)?;
-            match exists {
-                Some(_) => Ok(false),
-                None => Err(StoreError::NotFound("certificate")),
+                .map_err(|e| classify(e, "eab key"))?;
+            Ok(done)
+        }
+        Op::InsertAccountWithEab(a, kid) => {
+            eab::bind_new_account(conn, a, kid).await.map(|()| done)
+        }
+        Op::TakeRate {
+            key,
+            limit,
+            window_secs,
+            now,
+        } => rate::take(conn, key, *limit, *window_secs, *now)
+            .await
+            .map(Outcome::Rate),
+        Op::RecordRate { key, now } => rate::record(conn, key, *now).await.map(|()| done),
+        Op::PruneRate { before } => rate::prune(conn, *before).await.map(Outcome::Count),
+        Op::SetReplacedBy {
+            serial,
+            order_id,
+            expected,
+        } => {
+            // `IS` compares NULL with NULL as equal, so `expected: None` means "unset".
+            let r = sqlx::query(
+                "UPDATE certificates SET replaced_by = ? WHERE serial = ? AND replaced_by IS ?",
+            )
+            .bind(order_id)
+            .bind(serial)
+            .bind(expected)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+            if r.rows_affected() == 1 {
+                return Ok(done);
             }
+            cas_miss(conn, serial).await
         }
     }
 }

@@ -81,6 +81,7 @@ pub fn cert(serial: &str, account: &str, order: &str) -> CertificateRecord {
         revoked_at: None,
         revoked_reason: None,
         issued_at: 1_700_000_001,
+        replaced_by: None,
     }
 }
 
