@@ -15,8 +15,7 @@ pub fn decode(s: &str) -> Result<Vec<u8>, B64Error> {
 /// Whether `s` is non-empty and only uses the base64url alphabet (token check, §8.1).
 pub fn is_base64url(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 

@@ -159,13 +159,25 @@ mod tests {
     #[test]
     fn normalizes_and_rejects() {
         assert_eq!(
-            Identifier::dns("WWW.Example.COM").normalize().unwrap().value,
+            Identifier::dns("WWW.Example.COM")
+                .normalize()
+                .unwrap()
+                .value,
             "www.example.com"
         );
         assert!(Identifier::dns("*.example.com").normalize().is_ok());
         for bad in [
-            "", "com", "a..b", "-a.com", "a-.com", "a_b.com", "*.*.a.com", "a.*.com", "1.2.3.4",
-            "a.com.", "x.123",
+            "",
+            "com",
+            "a..b",
+            "-a.com",
+            "a-.com",
+            "a_b.com",
+            "*.*.a.com",
+            "a.*.com",
+            "1.2.3.4",
+            "a.com.",
+            "x.123",
         ] {
             assert!(Identifier::dns(bad).normalize().is_err(), "{bad}");
         }

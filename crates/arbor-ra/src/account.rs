@@ -42,10 +42,12 @@ impl Ra {
             ));
         }
         let contact = self.check_contacts(req.contact.as_deref().unwrap_or(&[]))?;
+        self.limit_new_account(ip.as_deref()).await?;
         let (eab_kid, eab_jws) = match eab {
             Some((k, j)) => (Some(k), Some(j)),
             None => (None, None),
         };
+        let bind = eab_kid.clone();
         let acct = AccountRecord {
             id: new_id(),
             jwk: jwk.to_value().to_string(),
@@ -58,8 +60,18 @@ impl Ra {
             created_at: self.now(),
             created_ip: ip,
         };
-        match store.insert_account(&acct).await {
+        let inserted = match &bind {
+            Some(kid) => store.insert_account_with_eab(&acct, kid).await,
+            None => store.insert_account(&acct).await,
+        };
+        match inserted {
             Ok(()) => Ok((acct, true)),
+            Err(StoreError::NotFound(_)) => Err(RaError::Unauthorized(
+                "the external account key id is unknown".into(),
+            )),
+            Err(StoreError::Duplicate("eab binding")) => Err(RaError::Unauthorized(
+                "the external account key is already bound to another account".into(),
+            )),
             // A concurrent newAccount with the same key won the race: return its account.
             Err(StoreError::Duplicate(_)) => match store.get_account_by_thumbprint(&tp).await? {
                 Some(a) => Ok((a, false)),
@@ -135,6 +147,22 @@ impl Ra {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The HMAC key of an EAB key id, if provisioned.
+    pub async fn eab_key(&self, kid: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.store.get_eab_key(kid).await?.map(|k| k.hmac_key))
+    }
+
+    /// Provisions a new EAB key (`arbor admin eab add`): returns (kid, HMAC key).
+    pub async fn add_eab_key(&self) -> Result<(String, Vec<u8>)> {
+        let kid = crate::new_id();
+        let key = crate::ids::random_key();
+        self.inner
+            .store
+            .insert_eab_key(&kid, &key, self.now())
+            .await?;
+        Ok((kid, key))
     }
 
     /// Loads an account by id for an authenticated request.

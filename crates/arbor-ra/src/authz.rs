@@ -89,6 +89,7 @@ impl Ra {
             fresh.status = self.authz_status(&fresh, now);
             return Ok((fresh, idx));
         }
+        let mut failed = false;
         let c = &mut fresh.challenges[idx];
         match outcome {
             Ok(()) => {
@@ -99,12 +100,17 @@ impl Ra {
                 fresh.expires = now + self.inner.cfg.valid_authz_lifetime_secs;
             }
             Err(p) => {
+                failed = true;
                 c.status = ChallengeStatus::Invalid;
                 c.error = Some(p);
                 fresh.status = AuthzStatus::Invalid;
             }
         }
         self.inner.store.update_authz(&fresh).await?;
+        if failed {
+            self.note_failed_validation(&acct.id, &fresh.identifier)
+                .await?;
+        }
         a = fresh;
         Ok((a, idx))
     }

@@ -1,5 +1,8 @@
 //! RA policy settings. Each default names its source.
 
+use crate::profile::Profile;
+use crate::ratelimit::RateLimits;
+
 /// Policy knobs of the registration authority.
 #[derive(Debug, Clone)]
 pub struct RaConfig {
@@ -10,8 +13,12 @@ pub struct RaConfig {
     /// How long a valid authorization may be reused. BR §4.2.1 caps data reuse at 398 days
     /// (200 days from 2026-03-15); Arbor keeps 30 days like Let's Encrypt.
     pub valid_authz_lifetime_secs: i64,
-    /// Certificate validity (90 days, BR §6.3.2 caps it at 200 days from 2026-03-15).
-    pub cert_validity_secs: i64,
+    /// The profiles offered (draft-aaron-acme-profiles); never empty.
+    pub profiles: Vec<Profile>,
+    /// The profile of orders that name none.
+    pub default_profile: String,
+    /// Rate limits (stored, so they survive restarts).
+    pub rate_limits: RateLimits,
     /// Whether accounts must agree to the terms of service.
     pub terms_of_service: Option<String>,
     /// Whether a new account requires external account binding (§7.3.4).
@@ -30,12 +37,21 @@ impl Default for RaConfig {
             order_lifetime_secs: 7 * 86_400,
             pending_authz_lifetime_secs: 7 * 86_400,
             valid_authz_lifetime_secs: 30 * 86_400,
-            cert_validity_secs: 90 * 86_400,
+            profiles: vec![Profile::classic(), Profile::shortlived()],
+            default_profile: "classic".into(),
+            rate_limits: RateLimits::default(),
             terms_of_service: None,
             external_account_required: false,
             max_identifiers: 100,
             max_contacts: 10,
             orders_per_page: 100,
         }
+    }
+}
+
+impl RaConfig {
+    /// The profile called `name`.
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
     }
 }

@@ -48,6 +48,18 @@ pub enum RaError {
     BadRevocationReason(String),
     #[error("{0}")]
     AlreadyRevoked(String),
+    /// ARI `replaces` names a certificate another live order already replaces (RFC 9773 §5).
+    #[error("{0}")]
+    AlreadyReplaced(String),
+    /// The order names a profile the server does not offer.
+    #[error("{0}")]
+    InvalidProfile(String),
+    /// A rate limit tripped; retry after this many seconds.
+    #[error("{detail}")]
+    RateLimited {
+        detail: String,
+        retry_after_secs: i64,
+    },
     /// keyChange to a key another account holds (§7.3.5: 409 Conflict + Location).
     #[error("new key is already in use by another account")]
     KeyInUse { account_url_id: String },

@@ -122,7 +122,14 @@ impl Ra {
             return Err(RaError::Internal("no unique serial after retries".into()));
         }
         let issuer = &self.inner.ca.intermediate;
-        let validity = self.inner.cfg.cert_validity_secs;
+        let cfg = &self.inner.cfg;
+        let profile = order
+            .profile
+            .as_deref()
+            .and_then(|p| cfg.profile(p))
+            .or_else(|| cfg.profile(&cfg.default_profile))
+            .ok_or_else(|| RaError::Internal("order's profile is no longer configured".into()))?;
+        let validity = profile.validity_secs.min(crate::BR_MAX_VALIDITY_SECS);
         let req = arbor_ca::LeafRequest {
             serial: serial.clone(),
             spki_der: csr.spki_der.clone(),
@@ -156,6 +163,13 @@ impl Ra {
         done.status = OrderStatus::Valid;
         done.cert_serial = Some(cert.serial.clone());
         self.inner.store.insert_certificate(&cert, &done).await?;
+        // Counting for rate limits must not undo an issued certificate.
+        if let Err(e) = self
+            .note_issued(&done.identifiers, done.replaces.is_some())
+            .await
+        {
+            tracing::warn!(order = %done.id, error = %e, "rate-limit bookkeeping failed");
+        }
         Ok(done)
     }
 

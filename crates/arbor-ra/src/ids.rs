@@ -23,6 +23,11 @@ pub fn new_token() -> String {
     arbor_proto::b64::encode(&random_bytes::<16>())
 }
 
+/// A 256-bit secret (EAB HMAC keys).
+pub fn random_key() -> Vec<u8> {
+    random_bytes::<32>().to_vec()
+}
+
 /// Serial length in bytes: 1 fixed-high-bit-clear byte + 15 random bytes = 127 random bits.
 pub const SERIAL_LEN: usize = 16;
 

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod ari;
 mod authz;
 mod clock;
 mod config;
@@ -14,12 +15,17 @@ mod error;
 mod finalize;
 mod ids;
 mod order;
+mod profile;
+mod ratelimit;
 mod revoke;
 
+pub use ari::{CertId, RENEWAL_INFO_RETRY_AFTER_SECS, RenewalWindow, window_for};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::RaConfig;
 pub use error::RaError;
-pub use ids::{new_id, new_serial, new_token};
+pub use ids::{new_id, new_serial, new_token, random_key};
+pub use profile::{BR_MAX_VALIDITY_SECS, Profile};
+pub use ratelimit::{Limit, RateLimits, registered_domain};
 pub use revoke::RevocationAuth;
 
 use arbor_ca::Hierarchy;

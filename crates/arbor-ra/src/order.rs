@@ -25,17 +25,48 @@ impl Ra {
                 "notBefore and notAfter are not supported by this server".into(),
             ));
         }
-        if let Some(p) = &req.profile {
-            return Err(RaError::Malformed(format!(
-                "profile {p:?} requested, but this server offers no profiles"
-            )));
-        }
-        if let Some(r) = &req.replaces {
-            return Err(RaError::Malformed(format!(
-                "replaces {r:?}: renewal information is not offered by this server"
-            )));
-        }
         let idents = self.check_identifiers(&req.identifiers)?;
+        let cfg = &self.inner.cfg;
+        let profile_name = req
+            .profile
+            .clone()
+            .unwrap_or_else(|| cfg.default_profile.clone());
+        let profile = cfg.profile(&profile_name).ok_or_else(|| {
+            RaError::InvalidProfile(format!(
+                "profile {profile_name:?} is not offered; offered: {}",
+                cfg.profiles
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if !profile.allow_ip {
+            let ips: Vec<SubError> = idents
+                .iter()
+                .filter(|i| i.kind() == Ok(IdentifierType::Ip))
+                .map(|i| SubError {
+                    identifier: i.clone(),
+                    typ: ProblemType::RejectedIdentifier,
+                    detail: format!(
+                        "IP identifiers are not allowed in profile {:?}; use one that allows them (e.g. \"shortlived\")",
+                        profile.name
+                    ),
+                })
+                .collect();
+            if !ips.is_empty() {
+                return Err(RaError::RejectedIdentifiers {
+                    detail: format!("profile {:?} does not allow IP identifiers", profile.name),
+                    subproblems: ips,
+                });
+            }
+        }
+        self.limit_new_order(&acct.id, &idents, req.replaces.is_some())
+            .await?;
+        let replaced = match &req.replaces {
+            Some(r) => Some(self.check_replaces(acct, r, &idents).await?),
+            None => None,
+        };
         let now = self.now();
         let mut authz_ids = Vec::with_capacity(idents.len());
         let mut new_authzs = Vec::new();
@@ -44,10 +75,11 @@ impl Ra {
         for ident in &idents {
             let target = ident.authz_identifier();
             let wildcard = ident.is_wildcard();
+            // The store matches wildcard authorizations when given the `*.` name.
             let reused = self
                 .inner
                 .store
-                .find_reusable_authz(&acct.id, &target, now, true)
+                .find_reusable_authz(&acct.id, ident, now, true)
                 .await?
                 .filter(|a| a.wildcard == wildcard);
             let authz = match reused {
@@ -79,11 +111,25 @@ impl Ra {
             error: None,
             csr: None,
             cert_serial: None,
-            profile: None,
-            replaces: None,
+            profile: Some(profile.name.clone()),
+            replaces: req.replaces.clone(),
             created_at: now,
             processing_since: None,
         };
+        if let Some(cert) = &replaced {
+            // Claim the certificate before the order exists: a crash in between leaves a
+            // claim by a missing order, which counts as free (`replacement_is_live`).
+            if !self
+                .inner
+                .store
+                .set_replaced_by(&cert.serial, &order.id, cert.replaced_by.as_deref())
+                .await?
+            {
+                return Err(RaError::AlreadyReplaced(
+                    "the certificate was replaced by a concurrent order".into(),
+                ));
+            }
+        }
         self.inner.store.insert_order(&order, &new_authzs).await?;
         Ok((order, all_authzs))
     }

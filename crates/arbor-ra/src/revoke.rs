@@ -61,12 +61,7 @@ impl Ra {
             RevocationAuth::Account(acct) => {
                 let mut all = true;
                 for id in &rec.identifiers {
-                    if !self
-                        .inner
-                        .store
-                        .has_valid_authz(&acct.id, &id.authz_identifier(), now)
-                        .await?
-                    {
+                    if !self.inner.store.has_valid_authz(&acct.id, id, now).await? {
                         all = false;
                         break;
                     }

@@ -87,6 +87,11 @@ pub fn problem_for(e: &ApiError) -> (StatusCode, Problem, Option<String>) {
                 simple(S::BAD_REQUEST, P::BadRevocationReason, d.clone())
             }
             RaError::AlreadyRevoked(d) => simple(S::BAD_REQUEST, P::AlreadyRevoked, d.clone()),
+            RaError::AlreadyReplaced(d) => simple(S::CONFLICT, P::AlreadyReplaced, d.clone()),
+            RaError::InvalidProfile(d) => simple(S::BAD_REQUEST, P::InvalidProfile, d.clone()),
+            RaError::RateLimited { detail, .. } => {
+                simple(S::TOO_MANY_REQUESTS, P::RateLimited, detail.clone())
+            }
             RaError::KeyInUse { account_url_id } => (
                 S::CONFLICT,
                 Problem::new(
@@ -156,6 +161,14 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        // RFC 8555 §6.6: a rate-limited reply says when to come back.
+        if let ApiError::Ra(RaError::RateLimited {
+            retry_after_secs, ..
+        }) = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(&1).to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if let Some(id) = loc {
             resp.extensions_mut().insert(ConflictAccount(id));
         }

@@ -14,6 +14,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+/// The TCP peer of a request (rate limits per client address).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
 /// Longest a TLS handshake may take before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,6 +61,13 @@ pub async fn serve_https(listener: TcpListener, tls: Arc<ServerConfig>, app: Rou
                 }
                 Err(_) => return,
             };
+            let app = tower::ServiceExt::map_request(
+                app,
+                move |mut req: http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ClientAddr(peer));
+                    req
+                },
+            );
             let svc = TowerToHyperService::new(app);
             if let Err(e) = Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls), svc)

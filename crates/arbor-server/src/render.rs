@@ -23,6 +23,7 @@ pub mod paths {
     pub const NEW_ORDER: &str = "/acme/new-order";
     pub const REVOKE_CERT: &str = "/acme/revoke-cert";
     pub const KEY_CHANGE: &str = "/acme/key-change";
+    pub const RENEWAL_INFO: &str = "/acme/renewal-info";
 }
 
 pub fn account_url(base: &str, id: &str) -> String {

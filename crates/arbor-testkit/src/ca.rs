@@ -32,8 +32,13 @@ pub struct TestCa {
 
 impl TestCa {
     /// Starts a CA with default policy.
+    /// Starts a CA with default policy but no rate limits (tests of limits opt in).
     pub async fn start() -> TestCa {
-        Self::start_with(RaConfig::default()).await
+        Self::start_with(RaConfig {
+            rate_limits: arbor_ra::RateLimits::off(),
+            ..RaConfig::default()
+        })
+        .await
     }
 
     /// Starts a CA with the given RA policy.

@@ -94,7 +94,14 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             max_body: 64 * 1024,
         },
         ra: RaConfig {
-            cert_validity_secs: parse_duration(&cfg.cert_validity)?.as_secs() as i64,
+            profiles: cfg.ra_profiles()?,
+            rate_limits: match &cfg.rate_limits {
+                Some(r) => r.to_ra()?,
+                None if cfg.production => arbor_ra::RateLimits::default(),
+                None => arbor_ra::RateLimits::off(),
+            },
+            external_account_required: cfg.external_account_required,
+            default_profile: cfg.default_profile.clone(),
             terms_of_service: cfg.terms_of_service.clone(),
             ..RaConfig::default()
         },

@@ -3,8 +3,95 @@
 //! with no file at all.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+
+/// `[rate_limits]`: each limit is `"COUNT/DURATION"` (e.g. `"300/3h"`) or `"off"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitsConfig {
+    pub new_accounts_per_ip: String,
+    pub new_orders_per_account: String,
+    pub certs_per_registered_domain: String,
+    pub failed_validations: String,
+    pub duplicate_certificates: String,
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        let d = arbor_ra::RateLimits::default();
+        let f = |l: Option<arbor_ra::Limit>| match l {
+            Some(l) => format!("{}/{}s", l.count, l.window_secs),
+            None => "off".into(),
+        };
+        RateLimitsConfig {
+            new_accounts_per_ip: f(d.new_accounts_per_ip),
+            new_orders_per_account: f(d.new_orders_per_account),
+            certs_per_registered_domain: f(d.certs_per_registered_domain),
+            failed_validations: f(d.failed_validations),
+            duplicate_certificates: f(d.duplicate_certificates),
+        }
+    }
+}
+
+fn parse_limit(name: &str, s: &str) -> Result<Option<arbor_ra::Limit>, String> {
+    if s == "off" {
+        return Ok(None);
+    }
+    let (n, d) = s
+        .split_once('/')
+        .ok_or_else(|| format!("rate_limits.{name}: {s:?} is not COUNT/DURATION or off"))?;
+    let count: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("rate_limits.{name}: bad count {n:?}"))?;
+    let window = parse_duration(d.trim())?.as_secs() as i64;
+    if count == 0 || window == 0 {
+        return Err(format!(
+            "rate_limits.{name}: count and window must be positive"
+        ));
+    }
+    Ok(Some(arbor_ra::Limit {
+        count,
+        window_secs: window,
+    }))
+}
+
+impl RateLimitsConfig {
+    /// The RA's form.
+    pub fn to_ra(&self) -> Result<arbor_ra::RateLimits, String> {
+        Ok(arbor_ra::RateLimits {
+            new_accounts_per_ip: parse_limit("new_accounts_per_ip", &self.new_accounts_per_ip)?,
+            new_orders_per_account: parse_limit(
+                "new_orders_per_account",
+                &self.new_orders_per_account,
+            )?,
+            certs_per_registered_domain: parse_limit(
+                "certs_per_registered_domain",
+                &self.certs_per_registered_domain,
+            )?,
+            failed_validations: parse_limit("failed_validations", &self.failed_validations)?,
+            duplicate_certificates: parse_limit(
+                "duplicate_certificates",
+                &self.duplicate_certificates,
+            )?,
+        })
+    }
+}
+
+/// One `[profiles.NAME]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// Shown to clients in the directory's `meta.profiles`.
+    pub description: String,
+    /// Certificate lifetime, e.g. "90d", "160h" (at most 200 days, BR §6.3.2).
+    pub validity: String,
+    /// Whether IP identifiers may be ordered.
+    #[serde(default)]
+    pub allow_ip: bool,
+}
 
 /// Everything `arbor serve` can be told. Field names are the TOML keys.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,12 +120,20 @@ pub struct ServeConfig {
     /// Names and addresses on the CA's own HTTPS certificate.
     pub server_names: Vec<String>,
     pub server_ips: Vec<IpAddr>,
+    /// Require external account binding for new accounts (`arbor admin eab add`).
+    pub external_account_required: bool,
+    /// Rate limits; see `[rate_limits]`. Without the table, production mode uses Let's
+    /// Encrypt's limits and the local mode none (like Pebble), so test loops don't trip.
+    pub rate_limits: Option<RateLimitsConfig>,
     /// Directory `meta` fields.
     pub terms_of_service: Option<String>,
     pub website: Option<String>,
     pub caa_identities: Vec<String>,
-    /// Certificate lifetime, e.g. "90d".
-    pub cert_validity: String,
+    /// The profile used when an order names none.
+    pub default_profile: String,
+    /// Offered profiles by name (draft-aaron-acme-profiles). Replaces the defaults
+    /// (`classic`, `shortlived`) when given.
+    pub profiles: BTreeMap<String, ProfileConfig>,
     /// Largest accepted request body in bytes.
     pub max_body: usize,
     /// Organization name in the generated hierarchy's subjects.
@@ -57,6 +152,8 @@ impl Default for ServeConfig {
             http_port: 5002,
             tls_port: 5001,
             production: false,
+            external_account_required: false,
+            rate_limits: None,
             validation_timeout: "10s".into(),
             server_names: vec!["localhost".into()],
             server_ips: vec![
@@ -66,7 +163,25 @@ impl Default for ServeConfig {
             terms_of_service: None,
             website: None,
             caa_identities: vec![],
-            cert_validity: "90d".into(),
+            default_profile: "classic".into(),
+            profiles: BTreeMap::from([
+                (
+                    "classic".to_string(),
+                    ProfileConfig {
+                        description: "90-day certificate for DNS names".into(),
+                        validity: "90d".into(),
+                        allow_ip: false,
+                    },
+                ),
+                (
+                    "shortlived".to_string(),
+                    ProfileConfig {
+                        description: "160-hour certificate for DNS names and IP addresses".into(),
+                        validity: "160h".into(),
+                        allow_ip: true,
+                    },
+                ),
+            ]),
             max_body: 50_000,
             organization: "Arbor Test CA".into(),
         }
@@ -79,6 +194,33 @@ impl ServeConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))
+    }
+
+    /// The profiles as the RA takes them; checks lifetimes and the default's existence.
+    pub fn ra_profiles(&self) -> Result<Vec<arbor_ra::Profile>, String> {
+        let mut out = Vec::new();
+        for (name, p) in &self.profiles {
+            let secs = parse_duration(&p.validity)?.as_secs() as i64;
+            if secs <= 0 || secs > arbor_ra::BR_MAX_VALIDITY_SECS {
+                return Err(format!(
+                    "profile {name}: validity {} is outside 1s..200d (BR §6.3.2)",
+                    p.validity
+                ));
+            }
+            out.push(arbor_ra::Profile {
+                name: name.clone(),
+                description: p.description.clone(),
+                validity_secs: secs,
+                allow_ip: p.allow_ip,
+            });
+        }
+        if !self.profiles.contains_key(&self.default_profile) {
+            return Err(format!(
+                "default_profile {:?} is not among the configured profiles",
+                self.default_profile
+            ));
+        }
+        Ok(out)
     }
 }
 
@@ -99,5 +241,16 @@ mod tests {
         assert_eq!(ok.http_port, 80);
         assert!(ok.production);
         assert_eq!(ok.listen.port(), 14000);
+        assert_eq!(ok.ra_profiles().unwrap().len(), 2);
+        let custom: ServeConfig = toml::from_str(
+            "default_profile = \"p\"\n[profiles.p]\ndescription = \"x\"\nvalidity = \"7d\"\n",
+        )
+        .unwrap();
+        assert_eq!(custom.ra_profiles().unwrap()[0].validity_secs, 7 * 86_400);
+        let too_long: ServeConfig = toml::from_str(
+            "default_profile = \"p\"\n[profiles.p]\ndescription = \"x\"\nvalidity = \"400d\"\n",
+        )
+        .unwrap();
+        assert!(too_long.ra_profiles().is_err());
     }
 }

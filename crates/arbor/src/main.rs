@@ -3,6 +3,7 @@
 //! admin, testdns).
 #![forbid(unsafe_code)]
 
+mod cmd_admin;
 mod cmd_bench;
 mod cmd_serve;
 mod config;
@@ -26,6 +27,8 @@ enum Cmd {
     /// Run the ACME CA (embedded default: SQLite in ./arbor-data, a generated test
     /// hierarchy, HTTPS on 127.0.0.1:14000).
     Serve(cmd_serve::ServeArgs),
+    /// Operator actions on a CA's data directory (EAB keys).
+    Admin(cmd_admin::AdminArgs),
     /// Drive N complete orders against a running ACME CA and print throughput, latency
     /// and the server's CPU time per order.
     Bench(cmd_bench::BenchArgs),
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
     let res = rt.block_on(async {
         match cli.cmd {
             Cmd::Serve(a) => cmd_serve::run(a).await,
+            Cmd::Admin(a) => cmd_admin::run(a).await,
             Cmd::Bench(a) => cmd_bench::run(a).await.map_err(|e| e.to_string()),
         }
     });

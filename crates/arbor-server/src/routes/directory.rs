@@ -25,13 +25,26 @@ pub async fn get_directory(
         new_authz: None,
         revoke_cert: format!("{base}{}", paths::REVOKE_CERT),
         key_change: format!("{base}{}", paths::KEY_CHANGE),
-        renewal_info: None,
+        renewal_info: Some(format!("{base}{}", paths::RENEWAL_INFO)),
         meta: Some(DirectoryMeta {
             terms_of_service: cfg.terms_of_service.clone(),
             website: cfg.website.clone(),
             caa_identities: cfg.caa_identities.clone(),
             external_account_required: state.ra.config().external_account_required,
-            profiles: None,
+            profiles: Some(
+                state
+                    .ra
+                    .config()
+                    .profiles
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            serde_json::Value::String(p.description.clone()),
+                        )
+                    })
+                    .collect(),
+            ),
         }),
     };
     Ok(json(StatusCode::OK, &dir, None))

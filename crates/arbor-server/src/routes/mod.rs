@@ -10,6 +10,7 @@ pub mod key_change;
 pub mod nonce;
 pub mod order;
 pub mod pki;
+pub mod renewal_info;
 pub mod revoke;
 
 use crate::auth::base_url;
@@ -46,6 +47,10 @@ pub fn router(state: AppState) -> Router {
         .route("/acme/cert/{serial}", post(certificate::get_default))
         .route("/acme/cert/{serial}/{n}", post(certificate::get_alternate))
         .route(paths::REVOKE_CERT, post(revoke::revoke))
+        .route(
+            "/acme/renewal-info/{id}",
+            get(renewal_info::get_renewal_info),
+        )
         .merge(pki::routes())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
