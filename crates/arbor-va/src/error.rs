@@ -24,7 +24,7 @@ pub enum VaError {
     Config(&'static str),
 }
 
-/// Why a validation failed. Each variant is one ACME problem type.
+/// Why a validation (or a CAA check) failed. Each variant is one ACME problem type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidationError {
     /// The name did not resolve: NXDOMAIN, SERVFAIL, timeout, or no A/AAAA records.
@@ -45,6 +45,9 @@ pub enum ValidationError {
     /// The request itself is unusable (e.g. http-01 for a wildcard identifier).
     #[error("{0}")]
     Malformed(String),
+    /// CAA records forbid this CA from issuing for the identifier (RFC 8659 §4).
+    #[error("{0}")]
+    Caa(String),
 }
 
 impl ValidationError {
@@ -58,6 +61,7 @@ impl ValidationError {
             ValidationError::IncorrectResponse(_) => ProblemType::IncorrectResponse,
             ValidationError::Tls(_) => ProblemType::Tls,
             ValidationError::Malformed(_) => ProblemType::Malformed,
+            ValidationError::Caa(_) => ProblemType::Caa,
         }
     }
 
@@ -69,7 +73,8 @@ impl ValidationError {
             | ValidationError::Unauthorized(s)
             | ValidationError::IncorrectResponse(s)
             | ValidationError::Tls(s)
-            | ValidationError::Malformed(s) => s,
+            | ValidationError::Malformed(s)
+            | ValidationError::Caa(s) => s,
         }
     }
 }
@@ -90,6 +95,7 @@ mod tests {
             ),
             (ValidationError::Tls("x".into()), "tls"),
             (ValidationError::Malformed("x".into()), "malformed"),
+            (ValidationError::Caa("x".into()), "caa"),
         ];
         for (e, short) in cases {
             assert_eq!(e.problem_type().short_name(), short);

@@ -54,7 +54,11 @@ pub(crate) async fn validate(
     let (mut first, mut resp) = fetch_hop(va, &url, deadline).await?;
     let mut redirects: Vec<ValidationRecord> = Vec::new();
     loop {
-        let used = redirects.last().unwrap_or(&first).address_used;
+        let used = redirects
+            .last()
+            .unwrap_or(&first)
+            .address_used
+            .map_or_else(String::new, |ip| ip.to_string());
         let status = resp.status;
         if status == StatusCode::OK {
             let body = trim_trailing_ws(&resp.body);
@@ -180,7 +184,7 @@ async fn fetch_hop(
                     hostname: hostname.clone(),
                     port,
                     addresses_resolved: resolved.clone(),
-                    address_used: *ip,
+                    address_used: Some(*ip),
                     addresses_tried: tried,
                     redirects: Vec::new(),
                 };
@@ -201,7 +205,7 @@ async fn fetch_hop(
 
 /// The first allowed IPv6 and the first allowed IPv4 address, in that order. Fails with a
 /// `connection` problem naming the policy when every address is refused.
-fn pick_candidates(
+pub(crate) fn pick_candidates(
     resolved: &[IpAddr],
     allow_loopback: bool,
     hostname: &str,

@@ -2,24 +2,35 @@
 //! performing ACME challenges (RFC 8555 §8) against it.
 //!
 //! Implemented: http-01 (RFC 8555 §8.3) for `dns` identifiers and for `ip` identifiers
-//! (RFC 8738 §3); name resolution through the system resolver, one named DNS server, or a
-//! fixed address ([`ResolverConfig`]), or any [`HostResolver`]; the address policy against
-//! server-side request forgery (RFC 8555 §10.4, [`address_allowed`]).
+//! (RFC 8738 §3); dns-01 (RFC 8555 §8.4, [`dns01`]); tls-alpn-01 (RFC 8737, RFC 8738 §6,
+//! [`tls_alpn01`]); CAA checking (RFC 8659 with RFC 8657's parameters, [`Va::check_caa`]);
+//! name resolution through the system resolver, one named DNS server, or a fixed address
+//! ([`ResolverConfig`]), or any [`HostResolver`]; the address policy against server-side
+//! request forgery (RFC 8555 §10.4, [`address_allowed`]).
 //!
-//! Not yet: dns-01, tls-alpn-01, CAA, multi-perspective validation.
+//! With a fixed address (laptop mode) there is no DNS: dns-01 fails with a `dns` problem
+//! and CAA allows everything.
+//!
+//! Not yet: multi-perspective validation, DNSSEC.
 #![forbid(unsafe_code)]
 
+mod caa;
+pub mod dns01;
 pub mod error;
 mod fetch;
 pub mod http01;
 pub mod policy;
 pub mod resolve;
 mod tls;
+pub mod tls_alpn01;
 
 pub use error::{VaError, ValidationError};
 pub use fetch::USER_AGENT_VALUE;
 pub use policy::{address_allowed, denial_reason};
-pub use resolve::{DnsResolver, FixedResolver, HostResolver, LookupFuture, ResolverConfig};
+pub use resolve::{
+    CaaFuture, CaaRecord, DnsResolver, FixedResolver, HostResolver, LookupError, LookupFuture,
+    ResolverConfig, TxtFuture,
+};
 
 use arbor_proto::Identifier;
 use std::net::IpAddr;
@@ -97,22 +108,31 @@ impl Default for VaConfig {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidationRecord {
-    /// The URL fetched.
+    /// The URL fetched (http-01 only; empty otherwise).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
-    /// The host part of the URL (a DNS name or an IP address).
+    /// The host part of the URL, the name whose TXT records were read (dns-01), or the
+    /// host connected to (tls-alpn-01).
     pub hostname: String,
-    /// The port connected to.
+    /// The port connected to (0 for dns-01).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub port: u16,
     /// Every address the host resolved to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses_resolved: Vec<IpAddr>,
-    /// The address that answered.
-    pub address_used: IpAddr,
+    /// The address that answered (none for dns-01).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_used: Option<IpAddr>,
     /// Addresses tried before `address_used` whose connection failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses_tried: Vec<IpAddr>,
     /// The later hops when redirects were followed, in order (each with no `redirects`).
     #[serde(skip)]
     pub redirects: Vec<ValidationRecord>,
+}
+
+fn is_zero(p: &u16) -> bool {
+    *p == 0
 }
 
 impl ValidationRecord {
@@ -134,6 +154,8 @@ pub(crate) struct Inner {
     pub(crate) resolver: Arc<dyn HostResolver>,
     /// TLS client settings for https redirect targets.
     pub(crate) redirect_tls: Arc<rustls::ClientConfig>,
+    /// TLS client settings for tls-alpn-01.
+    pub(crate) acme_tls: Arc<rustls::ClientConfig>,
 }
 
 impl Va {
@@ -156,11 +178,13 @@ impl Va {
         }
         let redirect_tls =
             tls::redirect_client_config().map_err(|e| VaError::Tls(e.to_string()))?;
+        let acme_tls = tls::acme_tls_client_config().map_err(|e| VaError::Tls(e.to_string()))?;
         Ok(Va {
             inner: Arc::new(Inner {
                 cfg,
                 resolver,
                 redirect_tls,
+                acme_tls,
             }),
         })
     }
@@ -187,12 +211,84 @@ impl Va {
     ) -> Result<ValidationRecord, ValidationError> {
         let res = http01::validate(&self.inner, identifier, token, key_authorization).await;
         match &res {
-            Ok(r) => tracing::info!(identifier = %identifier.value, address = %r.address_used,
+            Ok(r) => tracing::info!(identifier = %identifier.value, address = ?r.address_used,
                 "http-01 validation succeeded"),
             Err(e) => tracing::info!(identifier = %identifier.value, error = %e,
                 "http-01 validation failed"),
         }
         res
+    }
+
+    /// Validates dns-01 (RFC 8555 §8.4): some TXT record at `_acme-challenge.<base name>`
+    /// (for a wildcard, the name without `*.`; CNAMEs followed) must equal
+    /// base64url(SHA-256(`key_authorization`)). See [`dns01`] for the problem types. With
+    /// [`ResolverConfig::Fixed`] there is no DNS and this fails with a `dns` problem.
+    pub async fn validate_dns01(
+        &self,
+        identifier: &Identifier,
+        key_authorization: &str,
+    ) -> Result<ValidationRecord, ValidationError> {
+        let res = dns01::validate(&self.inner, identifier, key_authorization).await;
+        log_result("dns-01", identifier, &res);
+        res
+    }
+
+    /// Validates tls-alpn-01 (RFC 8737; RFC 8738 §6 for IP identifiers) on `tls_port`:
+    /// ALPN `acme-tls/1`, one subjectAltName equal to the identifier, and the critical
+    /// acmeIdentifier extension holding SHA-256(`key_authorization`). See [`tls_alpn01`].
+    pub async fn validate_tls_alpn01(
+        &self,
+        identifier: &Identifier,
+        key_authorization: &str,
+    ) -> Result<ValidationRecord, ValidationError> {
+        let res = tls_alpn01::validate(&self.inner, identifier, key_authorization).await;
+        log_result("tls-alpn-01", identifier, &res);
+        res
+    }
+
+    /// Checks CAA (RFC 8659, RFC 8657) for `identifier`: `Ok(())` when this CA may issue.
+    ///
+    /// `wildcard` asks for `issuewild` semantics (also implied by a `*.` identifier);
+    /// `ca_domains` are this CA's issuer domain names; `account_uri` and `method` (e.g.
+    /// `dns-01`) are matched against the `accounturi` and `validationmethods` parameters.
+    /// A refusal is [`ValidationError::Caa`] (problem `caa`); a failed lookup is
+    /// [`ValidationError::Dns`] (problem `dns`). IP identifiers, and every identifier
+    /// under [`ResolverConfig::Fixed`] (laptop mode, no DNS), are allowed.
+    pub async fn check_caa(
+        &self,
+        identifier: &Identifier,
+        wildcard: bool,
+        ca_domains: &[String],
+        account_uri: &str,
+        method: &str,
+    ) -> Result<(), ValidationError> {
+        let req = caa::Request {
+            wildcard,
+            ca_domains,
+            account_uri,
+            method,
+        };
+        let res = caa::check(&self.inner, identifier, &req).await;
+        match &res {
+            Ok(()) => tracing::info!(identifier = %identifier.value, "CAA permits issuance"),
+            Err(e) => tracing::info!(identifier = %identifier.value, error = %e,
+                "CAA check refused"),
+        }
+        res
+    }
+}
+
+/// Logs the outcome of one validation.
+fn log_result(
+    kind: &'static str,
+    identifier: &Identifier,
+    res: &Result<ValidationRecord, ValidationError>,
+) {
+    match res {
+        Ok(r) => tracing::info!(identifier = %identifier.value, address = ?r.address_used,
+            "{kind} validation succeeded"),
+        Err(e) => tracing::info!(identifier = %identifier.value, error = %e,
+            "{kind} validation failed"),
     }
 }
 
@@ -225,7 +321,7 @@ mod tests {
             hostname: "example.com".into(),
             port: 80,
             addresses_resolved: vec![IpAddr::from([192, 0, 2, 1])],
-            address_used: IpAddr::from([192, 0, 2, 1]),
+            address_used: Some(IpAddr::from([192, 0, 2, 1])),
             addresses_tried: Vec::new(),
             redirects: Vec::new(),
         };

@@ -36,16 +36,80 @@ pub enum ResolverConfig {
 pub type LookupFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<IpAddr>, ValidationError>> + Send + 'a>>;
 
-/// Resolves a DNS name to the addresses the VA may try, AAAA first then A.
+/// A future returned by [`HostResolver::lookup_txt`]: one entry per TXT record, its
+/// character-strings concatenated (RFC 8555 §8.4 compares whole records).
+pub type TxtFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<Vec<u8>>, LookupError>> + Send + 'a>>;
+
+/// A future returned by [`HostResolver::lookup_caa`].
+pub type CaaFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<CaaRecord>, LookupError>> + Send + 'a>>;
+
+/// One CAA resource record as received (RFC 8659 §4.1); the value is uninterpreted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaaRecord {
+    /// The flags octet; 128 is the issuer-critical flag.
+    pub flags: u8,
+    /// The property tag, as received (matching is case-insensitive).
+    pub tag: String,
+    /// The property value bytes.
+    pub value: Vec<u8>,
+}
+
+/// Why a TXT or CAA lookup failed. "No records of this type" (NOERROR/NODATA) is not an
+/// error: the lookup returns an empty list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// The name does not exist.
+    #[error("NXDOMAIN")]
+    NxDomain,
+    /// The server answered SERVFAIL.
+    #[error("SERVFAIL")]
+    ServFail,
+    /// The server refused the query.
+    #[error("REFUSED")]
+    Refused,
+    /// Another response code.
+    #[error("server answered response code {0}")]
+    ResponseCode(u16),
+    /// No answer in time.
+    #[error("query timed out")]
+    Timeout,
+    /// The server could not be reached.
+    #[error("networking error")]
+    Network,
+    /// The resolver failed for another reason (its text goes to the log only).
+    #[error("resolver error")]
+    Resolver,
+    /// This resolver does no DNS at all (fixed-address laptop mode).
+    #[error("no DNS server is configured")]
+    NoDns,
+}
+
+/// Resolves a DNS name to the addresses the VA may try, AAAA first then A, and looks up
+/// the TXT (dns-01) and CAA records of a name.
 ///
-/// Errors are [`ValidationError::Dns`] with a detail that says what went wrong
-/// (NXDOMAIN, SERVFAIL, timeout, no records).
+/// Errors of [`HostResolver::lookup_ips`] are [`ValidationError::Dns`] with a detail that
+/// says what went wrong (NXDOMAIN, SERVFAIL, timeout, no records). CNAMEs are followed
+/// by the resolver; the TXT and CAA lookups return the records at the end of the chain.
 pub trait HostResolver: Send + Sync + std::fmt::Debug {
     /// Looks up `name` (a DNS name without trailing dot).
     fn lookup_ips<'a>(&'a self, name: &'a str) -> LookupFuture<'a>;
+
+    /// The TXT records of `name`. The default does no DNS: [`LookupError::NoDns`].
+    fn lookup_txt<'a>(&'a self, name: &'a str) -> TxtFuture<'a> {
+        let _ = name;
+        Box::pin(async { Err(LookupError::NoDns) })
+    }
+
+    /// The CAA records of `name`. The default does no DNS: [`LookupError::NoDns`].
+    fn lookup_caa<'a>(&'a self, name: &'a str) -> CaaFuture<'a> {
+        let _ = name;
+        Box::pin(async { Err(LookupError::NoDns) })
+    }
 }
 
-/// Every name resolves to one address.
+/// Every name resolves to one address; there is no TXT or CAA data (laptop mode).
 #[derive(Debug, Clone, Copy)]
 pub struct FixedResolver(pub IpAddr);
 
@@ -118,13 +182,90 @@ impl DnsResolver {
 impl HostResolver for DnsResolver {
     fn lookup_ips<'a>(&'a self, name: &'a str) -> LookupFuture<'a> {
         Box::pin(async move {
-            let fqdn = format!("{}.", name.trim_end_matches('.'));
+            let fqdn = fqdn(name);
             let (v6, v4) = tokio::join!(
                 self.lookup_type(&fqdn, RecordType::AAAA),
                 self.lookup_type(&fqdn, RecordType::A)
             );
             combine(name, v6, v4)
         })
+    }
+
+    fn lookup_txt<'a>(&'a self, name: &'a str) -> TxtFuture<'a> {
+        Box::pin(async move {
+            let records = self.lookup_data(name, RecordType::TXT).await?;
+            Ok(records
+                .into_iter()
+                .filter_map(|d| match d {
+                    RData::TXT(t) => {
+                        Some(t.txt_data.iter().flat_map(|s| s.iter()).copied().collect())
+                    }
+                    _ => None,
+                })
+                .collect())
+        })
+    }
+
+    fn lookup_caa<'a>(&'a self, name: &'a str) -> CaaFuture<'a> {
+        Box::pin(async move {
+            let records = self.lookup_data(name, RecordType::CAA).await?;
+            Ok(records
+                .into_iter()
+                .filter_map(|d| match d {
+                    RData::CAA(c) => Some(CaaRecord {
+                        flags: c.flags(),
+                        tag: c.tag.clone(),
+                        value: c.value.clone(),
+                    }),
+                    _ => None,
+                })
+                .collect())
+        })
+    }
+}
+
+/// `name` with exactly one trailing dot, so no search domain is appended.
+fn fqdn(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.'))
+}
+
+impl DnsResolver {
+    /// The record data of one type at `name` (CNAMEs followed); NODATA is an empty list.
+    async fn lookup_data(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, LookupError> {
+        match self.inner.lookup(fqdn(name), rtype).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter(|r| r.record_type() == rtype)
+                .map(|r| r.data.clone())
+                .collect()),
+            Err(NetError::Dns(DnsError::NoRecordsFound(nr)))
+                if nr.response_code == ResponseCode::NoError =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => {
+                tracing::debug!(%name, %rtype, error = %e, "DNS lookup failed");
+                Err(lookup_error(&e))
+            }
+        }
+    }
+}
+
+/// Maps a resolver failure to a [`LookupError`] (no upstream text is kept).
+fn lookup_error(e: &NetError) -> LookupError {
+    let code = |code: ResponseCode| match code {
+        ResponseCode::ServFail => LookupError::ServFail,
+        ResponseCode::Refused => LookupError::Refused,
+        ResponseCode::NXDomain => LookupError::NxDomain,
+        other => LookupError::ResponseCode(u16::from(other)),
+    };
+    match e {
+        NetError::Timeout => LookupError::Timeout,
+        NetError::Dns(DnsError::ResponseCode(c)) => code(*c),
+        NetError::Dns(DnsError::NoRecordsFound(nr)) => code(nr.response_code),
+        NetError::Io(_) | NetError::NoConnections => LookupError::Network,
+        _ => LookupError::Resolver,
     }
 }
 

@@ -1,5 +1,5 @@
-//! TLS client for https redirect targets during http-01 (RFC 8555 §8.3), on rustls with
-//! the aws-lc-rs provider.
+//! TLS clients on rustls with the aws-lc-rs provider: one for https redirect targets
+//! during http-01 (RFC 8555 §8.3), one for tls-alpn-01 (RFC 8737 §3).
 //!
 //! As in Let's Encrypt, the certificate chain of a redirect target is not verified: the
 //! proof is the key authorization in the body, and applicants redirecting to https often
@@ -74,9 +74,50 @@ pub(crate) fn redirect_client_config() -> Result<Arc<ClientConfig>, rustls::Erro
     Ok(Arc::new(cfg))
 }
 
+/// The ALPN protocol of tls-alpn-01 (RFC 8737 §6.2).
+pub(crate) const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
+/// The TLS versions tls-alpn-01 may use: 1.3 and 1.2 (RFC 8737 §4).
+pub(crate) const ACME_TLS_VERSIONS: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// The client configuration for tls-alpn-01: TLS 1.2 and 1.3 only (RFC 8737 §4 requires
+/// TLS 1.2 or later), ALPN `acme-tls/1` and nothing else, no chain verification (the
+/// certificate is self-signed by design; its contents are checked after the handshake),
+/// no session resumption.
+pub(crate) fn acme_tls_client_config() -> Result<Arc<ClientConfig>, rustls::Error> {
+    let provider = Arc::new(aws_lc_rs::default_provider());
+    let mut cfg = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(ACME_TLS_VERSIONS)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];
+    cfg.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(cfg))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acme_tls_config_is_tls12_plus_with_one_alpn() {
+        let cfg = acme_tls_client_config().unwrap();
+        assert_eq!(cfg.alpn_protocols, vec![b"acme-tls/1".to_vec()]);
+        // Every enabled version is TLS 1.2 (0x0303) or later; TLS 1.0/1.1 are absent.
+        let versions: Vec<u16> = ACME_TLS_VERSIONS
+            .iter()
+            .map(|v| u16::from(v.version))
+            .collect();
+        assert_eq!(versions, [0x0304, 0x0303]);
+        assert!(
+            versions
+                .iter()
+                .all(|v| *v >= u16::from(rustls::ProtocolVersion::TLSv1_2))
+        );
+        assert!(!versions.contains(&u16::from(rustls::ProtocolVersion::TLSv1_1)));
+    }
 
     #[test]
     fn config_builds_with_http11_alpn() {

@@ -181,7 +181,7 @@ async fn correct_key_authorization_validates() {
     let srv = Server::start().await;
     srv.challenge(Reply::Body(KEY_AUTH));
     let rec = validate(local_cfg(srv.port()), &example()).await.unwrap();
-    assert_eq!(rec.address_used, LOCALHOST);
+    assert_eq!(rec.address_used, Some(LOCALHOST));
     assert_eq!(rec.addresses_resolved, vec![LOCALHOST]);
     assert_eq!(rec.hostname, "example.com");
     assert_eq!(rec.port, srv.port());
@@ -327,7 +327,7 @@ async fn redirect_same_host_same_port_is_followed() {
     let rec = validate(local_cfg(srv.port()), &example()).await.unwrap();
     assert_eq!(rec.redirects.len(), 1);
     assert_eq!(rec.redirects[0].url, next);
-    assert_eq!(rec.redirects[0].address_used, LOCALHOST);
+    assert_eq!(rec.redirects[0].address_used, Some(LOCALHOST));
     let paths: Vec<String> = srv.requests().into_iter().map(|r| r.0).collect();
     assert_eq!(
         paths,
@@ -422,7 +422,7 @@ async fn ip_identifier_validates() {
     };
     let rec = validate(cfg, &Identifier::ip(LOCALHOST)).await.unwrap();
     assert_eq!(rec.hostname, "127.0.0.1");
-    assert_eq!(rec.address_used, LOCALHOST);
+    assert_eq!(rec.address_used, Some(LOCALHOST));
     assert_eq!(srv.requests()[0].1, format!("127.0.0.1:{}", srv.port()));
 }
 
@@ -480,7 +480,7 @@ async fn falls_back_from_ipv6_to_ipv4() {
         .validate_http01(&example(), TOKEN, KEY_AUTH)
         .await
         .unwrap();
-    assert_eq!(rec.address_used, LOCALHOST);
+    assert_eq!(rec.address_used, Some(LOCALHOST));
     assert_eq!(rec.addresses_tried, vec!["::1".parse::<IpAddr>().unwrap()]);
     assert_eq!(rec.addresses_resolved.len(), 2);
 }
@@ -693,7 +693,7 @@ async fn ipv6_identifier_validates_when_loopback_v6_exists() {
     let rec = validate(local_cfg(port), &Identifier::ip(ip))
         .await
         .unwrap();
-    assert_eq!(rec.address_used, ip);
+    assert_eq!(rec.address_used, Some(ip));
     assert_eq!(rec.hostname, "::1");
     let req = seen.await.unwrap();
     assert!(
