@@ -7,6 +7,7 @@
 //! §7.1–§7.6 as the [`Storage`] trait describes it.
 
 mod eab;
+mod ops;
 mod rate;
 mod rows;
 mod schema;
@@ -27,10 +28,11 @@ use crate::{
     AccountRecord, AuthzRecord, CertificateRecord, EabKeyRecord, Identifier, OrderRecord,
     OrderStatus, RateDecision, Result, Storage, StoreError,
 };
+use ops::{Op, Outcome};
 use rows::{AccountRow, AuthzRow, CertRow, OrderRow, authz_key, decode_cert, decode_data};
 pub use schema::SCHEMA_VERSION;
 use schema::backend;
-use writer::{Job, Op, Outcome};
+use writer::Job;
 
 /// Tuning knobs for [`SqliteStore::open_with`].
 #[derive(Debug, Clone)]

@@ -4,9 +4,9 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
+use super::ops::insert_account;
 use super::rows::AccountRow;
 use super::schema::backend;
-use super::writer::insert_account;
 use crate::{EabKeyRecord, Result, StoreError};
 
 /// Inserts the account and binds `kid` to it. Runs in the writer inside a savepoint, so an

@@ -219,4 +219,14 @@ mod tests {
         assert_eq!(row.identifiers, r#"[{"type":"dns","value":"x.example"}]"#);
         assert_eq!(row.replaced_by.as_deref(), Some("o2"));
     }
+
+    #[test]
+    fn certificate_json_without_replaced_by_still_decodes() {
+        // Records serialized before schema v2 carry no `replaced_by`.
+        let old = r#"{"serial":"7f","account_id":"a","order_id":"o","issuer_id":"i",
+            "der":[1],"spki_sha256":"ab","identifiers":[],"not_before":1,"not_after":2,
+            "revoked_at":null,"revoked_reason":null,"issued_at":3}"#;
+        let c: CertificateRecord = from_json(old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((c.serial.as_str(), c.replaced_by), ("7f", None));
+    }
 }
