@@ -92,8 +92,8 @@ impl AcmeClient {
         self.account_request(key, &url, &req).await
     }
 
-    /// Rebuilds an account handle from a stored key and URL without a round trip.
-    /// Returns the account object after one POST-as-GET, proving the pair is valid.
+    /// Rebuilds an account handle from a stored key and account URL with one POST-as-GET
+    /// to the account URL, which proves the pair is valid and fetches the account object.
     pub async fn load_account(&self, key: SigningKey, url: &str) -> Result<Account, ClientError> {
         let raw = self.post(&key, Some(url), url, None, None).await?;
         Ok(Account {

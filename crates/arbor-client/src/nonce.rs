@@ -1,8 +1,8 @@
 //! The replay-nonce pool (RFC 8555 §6.5): every response's `Replay-Nonce` is kept for the
 //! next request, so a busy client almost never has to ask `newNonce` (§7.2).
 //!
-//! Nonces are single-use; the pool hands each one out once. It is bounded, dropping the
-//! oldest nonce first (the one most likely to have expired on the server).
+//! Nonces are single-use; the pool hands each one out once, newest first (least likely to
+//! have expired on the server). It is bounded, evicting the oldest nonce when full.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -10,7 +10,8 @@ use std::sync::Mutex;
 /// How many spare nonces a client keeps by default.
 pub const DEFAULT_NONCE_POOL_CAP: usize = 64;
 
-/// A bounded FIFO of unused nonces, shared by all tasks using one client.
+/// A bounded stack of unused nonces (newest out first, oldest evicted), shared by all
+/// tasks using one client.
 #[derive(Debug)]
 pub struct NoncePool {
     cap: usize,

@@ -60,6 +60,15 @@ impl Drop for Pebble {
 impl Pebble {
     /// Starts pebble whose VA validates http-01 on `http_port`, with extra env vars.
     async fn start(http_port: u16, env: &[(&str, &str)]) -> Option<Pebble> {
+        Self::start_with(http_port, env, serde_json::json!({})).await
+    }
+
+    /// Like [`Pebble::start`], merging `extra` into the `pebble` config object.
+    async fn start_with(
+        http_port: u16,
+        env: &[(&str, &str)],
+        extra: serde_json::Value,
+    ) -> Option<Pebble> {
         if !Path::new(PEBBLE).exists() || !Path::new(CHALLTESTSRV).exists() {
             eprintln!("SKIP: {PEBBLE} or {CHALLTESTSRV} not installed (apt-get install pebble)");
             return None;
@@ -134,7 +143,7 @@ impl Pebble {
             d,
         );
         let (acme, mgmt, dns, dns_mgmt) = (free_port(), free_port(), free_port(), free_port());
-        let config = serde_json::json!({ "pebble": {
+        let mut config = serde_json::json!({ "pebble": {
             "listenAddress": format!("127.0.0.1:{acme}"),
             "managementListenAddress": format!("127.0.0.1:{mgmt}"),
             "certificate": d.join("leaf.pem"),
@@ -144,6 +153,9 @@ impl Pebble {
             "ocspResponderURL": "",
             "externalAccountBindingRequired": false
         }});
+        if let (Some(obj), Some(add)) = (config["pebble"].as_object_mut(), extra.as_object()) {
+            obj.extend(add.clone());
+        }
         std::fs::write(d.join("pebble.json"), config.to_string()).expect("write config");
         let log = |name: &str| Stdio::from(std::fs::File::create(d.join(name)).expect("log file"));
         let challtestsrv = Command::new(CHALLTESTSRV)
@@ -439,6 +451,11 @@ async fn key_change_deactivate_and_problems() {
         .await
         .expect("new key finds account");
     assert_eq!(found.url(), acct.url());
+    let loaded = client
+        .load_account(SigningKey::from_pem(&new_pem).expect("pem"), acct.url())
+        .await
+        .expect("stored key + URL load");
+    assert_eq!(loaded.object().status, arbor_proto::objects::AccountStatus::Valid);
     let gone = client
         .find_account(SigningKey::from_pem(&old_pem).expect("pem"))
         .await
@@ -543,4 +560,58 @@ async fn nonce_retries_are_bounded_and_tls_is_checked() {
         ),
         "{bogus}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_account_binding() {
+    let resp = responder().await;
+    let mac_key = b"0123456789abcdef0123456789abcdef-eab";
+    let extra = serde_json::json!({
+        "externalAccountBindingRequired": true,
+        "externalAccountMACKeys": { "kid-1": arbor_proto::b64::encode(mac_key) },
+    });
+    let Some(pebble) = Pebble::start_with(resp.local_addr().port(), &[], extra).await else {
+        return;
+    };
+    let client = pebble.client().await;
+    let meta = client.directory().meta.clone().unwrap_or_default();
+    assert!(meta.external_account_required);
+    let key = || SigningKey::generate(KeyKind::P256).expect("key");
+
+    let missing = client
+        .new_account(key(), &[], true, None)
+        .await
+        .expect_err("EAB required");
+    assert_eq!(
+        missing.problem_type(),
+        Some(ProblemType::ExternalAccountRequired),
+        "{missing}"
+    );
+    let wrong = arbor_client::ExternalAccountBinding {
+        kid: "kid-1".into(),
+        hmac_key: b"not the key".to_vec(),
+        alg: "HS256".into(),
+    };
+    let refused = client
+        .new_account(key(), &[], true, Some(&wrong))
+        .await
+        .expect_err("bad MAC");
+    assert!(matches!(refused, ClientError::Problem { .. }), "{refused}");
+    let eab = arbor_client::ExternalAccountBinding {
+        kid: "kid-1".into(),
+        hmac_key: mac_key.to_vec(),
+        alg: "HS256".into(),
+    };
+    assert!(
+        !format!("{eab:?}").contains("0123456789"),
+        "Debug leaks the MAC key"
+    );
+    let acct = client
+        .new_account(key(), &[], true, Some(&eab))
+        .await
+        .expect("bound account");
+    assert!(acct.was_created());
+    issue_http01(&acct, &resp, &[name(200)], None, &poll())
+        .await
+        .expect("order with bound account");
 }
