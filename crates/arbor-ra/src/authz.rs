@@ -57,12 +57,14 @@ impl Ra {
     }
 
     /// The client says a challenge is ready (§7.5.1): validate it and commit the outcome.
+    /// `account_url` is the account's URL as CAA `accounturi` must name it (RFC 8657).
     /// Returns the updated authorization and the index of the challenge in it.
     pub async fn respond_challenge(
         &self,
         acct: &AccountRecord,
         authz_id: &str,
         chall_id: &str,
+        account_url: &str,
     ) -> Result<(AuthzRecord, usize)> {
         let mut a = self.get_authz(acct, authz_id).await?;
         let idx = a
@@ -81,7 +83,7 @@ impl Ra {
             .map_err(|e| RaError::Internal(format!("stored account key: {e}")))?;
         let chall = a.challenges[idx].clone();
         let key_auth = key_authorization(&chall.token, &jwk.thumbprint());
-        let outcome = self.validate(&a, &chall, &key_auth).await;
+        let outcome = self.validate(&a, &chall, &key_auth, account_url).await;
         let now = self.now();
         // Re-read so a concurrent deactivation is not overwritten.
         let mut fresh = self.load_authz(authz_id).await?;
@@ -120,16 +122,13 @@ impl Ra {
         a: &AuthzRecord,
         c: &ChallengeRecord,
         key_auth: &str,
+        account_url: &str,
     ) -> std::result::Result<(), Problem> {
         let va = &self.inner.va;
         let res = match c.typ.as_str() {
             "http-01" if !a.wildcard => va.validate_http01(&a.identifier, &c.token, key_auth).await,
-            "dns-01" => {
-                return Err(Problem::new(
-                    ProblemType::Malformed,
-                    "dns-01 validation is not available on this server yet",
-                ));
-            }
+            "dns-01" => va.validate_dns01(&a.identifier, key_auth).await,
+            "tls-alpn-01" if !a.wildcard => va.validate_tls_alpn01(&a.identifier, key_auth).await,
             other => {
                 return Err(Problem::new(
                     ProblemType::Malformed,
@@ -137,9 +136,21 @@ impl Ra {
                 ));
             }
         };
-        res.map(|_| ()).map_err(|e| {
+        let to_problem = |e: arbor_va::ValidationError| {
             tracing::info!(authz = %a.id, identifier = %a.identifier.value, error = %e, "validation failed");
             Problem::new(e.problem_type(), e.to_string())
-        })
+        };
+        res.map_err(to_problem)?;
+        // CAA is checked once control is proven (RFC 8659 §3, RFC 8657 for the method and
+        // account binding), and again at finalize if the result is older than 8 hours.
+        va.check_caa(
+            &a.identifier,
+            a.wildcard,
+            &self.inner.cfg.caa_identities,
+            account_url,
+            &c.typ,
+        )
+        .await
+        .map_err(to_problem)
     }
 }

@@ -17,6 +17,9 @@ pub struct RaConfig {
     pub profiles: Vec<Profile>,
     /// The profile of orders that name none.
     pub default_profile: String,
+    /// Issuer domain names this CA recognises in CAA `issue`/`issuewild` (RFC 8659 §4.2),
+    /// also shown as `meta.caaIdentities`.
+    pub caa_identities: Vec<String>,
     /// Rate limits (stored, so they survive restarts).
     pub rate_limits: RateLimits,
     /// Whether accounts must agree to the terms of service.
@@ -40,6 +43,7 @@ impl Default for RaConfig {
             profiles: vec![Profile::classic(), Profile::shortlived()],
             default_profile: "classic".into(),
             rate_limits: RateLimits::default(),
+            caa_identities: vec!["arbor.test".into()],
             terms_of_service: None,
             external_account_required: false,
             max_identifiers: 100,

@@ -38,6 +38,12 @@ pub enum RaError {
         detail: String,
         subproblems: Vec<SubError>,
     },
+    /// CAA forbids issuance (or could not be checked) for one or more identifiers.
+    #[error("{detail}")]
+    Caa {
+        detail: String,
+        subproblems: Vec<SubError>,
+    },
     #[error("{0}")]
     OrderNotReady(String),
     #[error("{0}")]

@@ -9,16 +9,22 @@ use arbor_proto::{IdentifierType, Problem, ProblemType};
 use arbor_store::{AccountRecord, CertificateRecord, OrderRecord, OrderStatus, StoreError};
 use std::net::IpAddr;
 
+/// Age after which a CAA result must be checked again before issuance: BR §3.2.2.8 allows
+/// 8 hours; like Boulder we recheck after 7 to keep a margin.
+pub const CAA_RECHECK_SECS: i64 = 7 * 3_600;
+
 /// How many times a colliding random serial is redrawn before giving up.
 const SERIAL_ATTEMPTS: usize = 4;
 
 impl Ra {
-    /// Finalize (§7.4): `csr_der` is the decoded `csr` field.
+    /// Finalize (§7.4): `csr_der` is the decoded `csr` field; `account_url` is what CAA
+    /// `accounturi` must name.
     pub async fn finalize(
         &self,
         acct: &AccountRecord,
         order_id: &str,
         csr_der: &[u8],
+        account_url: &str,
     ) -> Result<OrderRecord> {
         let mut order = self.get_order(acct, order_id).await?;
         match order.status {
@@ -43,6 +49,7 @@ impl Ra {
             .map_err(|e| RaError::Internal(format!("stored account key: {e}")))?;
         arbor_ca::check_csr(&csr, &dns, &ips, &acct_key.spki_der())
             .map_err(|e| RaError::BadCsr(e.to_string()))?;
+        self.recheck_caa(&order, account_url).await?;
 
         order.status = OrderStatus::Processing;
         order.csr = Some(csr_der.to_vec());
@@ -58,6 +65,68 @@ impl Ra {
             ));
         }
         self.issue(order).await
+    }
+
+    /// Re-checks CAA for every authorization validated more than [`CAA_RECHECK_SECS`] ago
+    /// (BR §3.2.2.8). Each name gets its own lookup — the 2020 Boulder incident checked one
+    /// name N times instead — and every failing name is reported as a subproblem.
+    async fn recheck_caa(&self, order: &OrderRecord, account_url: &str) -> Result<()> {
+        let now = self.now();
+        let mut subs = Vec::new();
+        for authz_id in &order.authz_ids {
+            let a = self.load_authz(authz_id).await?;
+            let fresh = a.validated_at.is_some_and(|t| now - t <= CAA_RECHECK_SECS);
+            if fresh {
+                continue;
+            }
+            let method = a
+                .challenges
+                .iter()
+                .find(|c| c.status == arbor_store::ChallengeStatus::Valid)
+                .map(|c| c.typ.clone())
+                .unwrap_or_default();
+            let checked = self
+                .inner
+                .va
+                .check_caa(
+                    &a.identifier,
+                    a.wildcard,
+                    &self.inner.cfg.caa_identities,
+                    account_url,
+                    &method,
+                )
+                .await;
+            if let Err(e) = checked {
+                let shown = if a.wildcard {
+                    arbor_proto::Identifier::dns(format!("*.{}", a.identifier.value))
+                } else {
+                    a.identifier.clone()
+                };
+                subs.push(crate::error::SubError {
+                    identifier: shown,
+                    typ: e.problem_type(),
+                    detail: e.to_string(),
+                });
+            }
+        }
+        if subs.is_empty() {
+            return Ok(());
+        }
+        let detail = if subs.len() == 1 {
+            format!(
+                "CAA recheck failed for {}: {}",
+                subs[0].identifier.value, subs[0].detail
+            )
+        } else {
+            format!(
+                "CAA recheck failed for {} identifiers (see subproblems)",
+                subs.len()
+            )
+        };
+        Err(RaError::Caa {
+            detail,
+            subproblems: subs,
+        })
     }
 
     /// Resumes every order a crash left in `processing`. Run once at start-up.

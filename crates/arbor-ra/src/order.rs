@@ -134,6 +134,22 @@ impl Ra {
         Ok((order, all_authzs))
     }
 
+    /// Pre-authorization (§7.4.1): a new pending authorization outside any order. Wildcards
+    /// are refused, as the RFC requires.
+    pub async fn new_authz(&self, acct: &AccountRecord, ident: &Identifier) -> Result<AuthzRecord> {
+        let ids = self.check_identifiers(std::slice::from_ref(ident))?;
+        let id = &ids[0];
+        if id.is_wildcard() {
+            return Err(RaError::RejectedIdentifiers {
+                detail: "newAuthz cannot pre-authorize a wildcard name (RFC 8555 §7.4.1)".into(),
+                subproblems: vec![],
+            });
+        }
+        let a = self.make_authz(acct, id, false, self.now());
+        self.inner.store.insert_authz(&a).await?;
+        Ok(a)
+    }
+
     /// Loads an order owned by `acct`, bringing its status up to date (§7.1.6).
     pub async fn get_order(&self, acct: &AccountRecord, id: &str) -> Result<OrderRecord> {
         let order = self
@@ -264,9 +280,11 @@ impl Ra {
     ) -> AuthzRecord {
         let mut types: Vec<&str> = Vec::new();
         match ident.kind() {
+            // RFC 8555 §7.1.3: a wildcard can only be proven through DNS.
             Ok(IdentifierType::Dns) if wildcard => types.push("dns-01"),
-            Ok(IdentifierType::Dns) => types.push("http-01"),
-            Ok(IdentifierType::Ip) => types.push("http-01"),
+            Ok(IdentifierType::Dns) => types.extend(["http-01", "dns-01", "tls-alpn-01"]),
+            // RFC 8738 §7: no dns-01 for IP addresses.
+            Ok(IdentifierType::Ip) => types.extend(["http-01", "tls-alpn-01"]),
             Err(_) => {}
         }
         let challenges = types

@@ -81,6 +81,23 @@ pub fn problem_for(e: &ApiError) -> (StatusCode, Problem, Option<String>) {
                 (S::BAD_REQUEST, p, None)
             }
             RaError::OrderNotReady(d) => simple(S::FORBIDDEN, P::OrderNotReady, d.clone()),
+            RaError::Caa {
+                detail,
+                subproblems,
+            } => {
+                let top = match subproblems.as_slice() {
+                    [one] => one.typ,
+                    _ => P::Caa,
+                };
+                let mut p = Problem::new(top, detail.clone());
+                p.subproblems = subproblems
+                    .iter()
+                    .map(|s| {
+                        Problem::new(s.typ, s.detail.clone()).with_identifier(s.identifier.clone())
+                    })
+                    .collect();
+                (S::FORBIDDEN, p, None)
+            }
             RaError::BadCsr(d) => simple(S::BAD_REQUEST, P::BadCsr, d.clone()),
             RaError::BadPublicKey(d) => simple(S::BAD_REQUEST, P::BadPublicKey, d.clone()),
             RaError::BadRevocationReason(d) => {

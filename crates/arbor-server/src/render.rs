@@ -21,6 +21,7 @@ pub mod paths {
     pub const NEW_NONCE: &str = "/acme/new-nonce";
     pub const NEW_ACCOUNT: &str = "/acme/new-account";
     pub const NEW_ORDER: &str = "/acme/new-order";
+    pub const NEW_AUTHZ: &str = "/acme/new-authz";
     pub const REVOKE_CERT: &str = "/acme/revoke-cert";
     pub const KEY_CHANGE: &str = "/acme/key-change";
     pub const RENEWAL_INFO: &str = "/acme/renewal-info";

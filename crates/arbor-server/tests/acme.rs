@@ -225,6 +225,43 @@ async fn orders_list_paginates_and_authz_reuse_and_deactivation() {
     seen.sort();
     urls.sort();
     assert_eq!(seen, urls);
+    // Pre-authorization (§7.4.1): newAuthz, then an order for the name reuses it once valid.
+    let new_authz = raw.dir.new_authz.clone().expect("newAuthz advertised");
+    let pa = raw
+        .signed(
+            &new_authz,
+            Some(&json!({"identifier": {"type": "dns", "value": "pre.example.com"}})),
+        )
+        .await;
+    assert_eq!(pa.status, 201, "{}", pa.text());
+    let pa_url = pa.header("location").unwrap();
+    let ch = pa.json()["challenges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "http-01")
+        .cloned()
+        .unwrap();
+    let token = ch["token"].as_str().unwrap();
+    ca.responder.insert(
+        token,
+        &format!("{token}.{}", raw.key.public_jwk().thumbprint()),
+    );
+    let v = raw
+        .signed(ch["url"].as_str().unwrap(), Some(&json!({})))
+        .await;
+    assert_eq!(v.json()["status"], "valid");
+    let o = raw.new_order(&["pre.example.com"]).await.json();
+    assert_eq!(o["status"], "ready");
+    assert_eq!(o["authorizations"][0], pa_url.as_str());
+    let w = raw
+        .signed(
+            &new_authz,
+            Some(&json!({"identifier": {"type": "dns", "value": "*.pre.example.com"}})),
+        )
+        .await;
+    assert_eq!(w.status, 400);
+    assert_eq!(w.problem_type(), "rejectedIdentifier");
     // A second order for the same name reuses the pending authorization.
     let a = raw.new_order(&["n0.example.com"]).await.json();
     let b = raw.new_order(&["n0.example.com"]).await.json();

@@ -45,6 +45,7 @@ pub enum WriteMethod {
     RecordRate,
     PruneRate,
     SetReplacedBy,
+    InsertAuthz,
 }
 
 impl WriteMethod {
@@ -66,6 +67,7 @@ impl WriteMethod {
             WriteMethod::RecordRate => "record_rate",
             WriteMethod::PruneRate => "prune_rate",
             WriteMethod::SetReplacedBy => "set_replaced_by",
+            WriteMethod::InsertAuthz => "insert_authz",
         }
     }
 }
@@ -347,5 +349,9 @@ impl<S: Storage> Storage for FaultyStore<S> {
     ) -> Result<bool> {
         let write = self.inner.set_replaced_by(serial_hex, order_id, expected);
         self.guarded(WriteMethod::SetReplacedBy, write).await
+    }
+    async fn insert_authz(&self, authz: &AuthzRecord) -> Result<()> {
+        let write = self.inner.insert_authz(authz);
+        self.guarded(WriteMethod::InsertAuthz, write).await
     }
 }

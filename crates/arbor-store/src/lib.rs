@@ -158,4 +158,7 @@ pub trait Storage: Send + Sync + 'static {
         order_id: &str,
         expected: Option<&str>,
     ) -> Result<bool>;
+
+    /// Inserts a stand-alone authorization (pre-authorization, RFC 8555 §7.4.1).
+    async fn insert_authz(&self, authz: &AuthzRecord) -> Result<()>;
 }

@@ -428,6 +428,12 @@ impl Storage for SqliteStore {
         }
     }
 
+    async fn insert_authz(&self, authz: &AuthzRecord) -> Result<()> {
+        self.write(Op::InsertAuthz(AuthzRow::new(authz)?))
+            .await
+            .map(drop)
+    }
+
     async fn set_replaced_by(
         &self,
         serial_hex: &str,

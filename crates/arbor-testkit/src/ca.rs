@@ -41,15 +41,37 @@ impl TestCa {
         .await
     }
 
-    /// Starts a CA with the given RA policy.
+    /// Starts a CA with the given RA policy, resolving every name to 127.0.0.1.
     pub async fn start_with(ra: RaConfig) -> TestCa {
+        Self::start_full(
+            ra,
+            ResolverConfig::Fixed("127.0.0.1".parse().expect("addr")),
+            5001,
+        )
+        .await
+    }
+
+    /// Starts a CA that resolves names (A/AAAA/TXT/CAA) through the DNS server at `dns`,
+    /// and validates tls-alpn-01 on `tls_port`.
+    pub async fn start_with_dns(ra: RaConfig, dns: std::net::SocketAddr, tls_port: u16) -> TestCa {
+        Self::start_full(ra, ResolverConfig::Server(dns), tls_port).await
+    }
+
+    async fn start_full(ra: RaConfig, resolver: ResolverConfig, tls_port: u16) -> TestCa {
         let dir = tempfile::tempdir().expect("temp dir");
         let responder = Http01Responder::start("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("http-01 responder");
         let clock = Arc::new(TestClock::new(SystemClock.now()));
-        let running =
-            Self::start_in(dir.path(), responder.local_addr().port(), ra, clock.clone()).await;
+        let running = Self::start_in(
+            dir.path(),
+            responder.local_addr().port(),
+            tls_port,
+            resolver,
+            ra,
+            clock.clone(),
+        )
+        .await;
         let base = format!("https://{}", running.acme_addr);
         let root_pem = std::fs::read(dir.path().join("root.pem")).expect("root.pem");
         let root_alt_pem = std::fs::read(dir.path().join("root-alt.pem")).expect("root-alt.pem");
@@ -68,6 +90,8 @@ impl TestCa {
     async fn start_in(
         data_dir: &Path,
         http_port: u16,
+        tls_port: u16,
+        resolver: ResolverConfig,
         ra: RaConfig,
         clock: Arc<TestClock>,
     ) -> Running {
@@ -77,9 +101,9 @@ impl TestCa {
             public_http_listen: "127.0.0.1:0".parse().expect("addr"),
             public_http_base: "http://127.0.0.1:14080".into(),
             va: VaConfig {
-                resolver: ResolverConfig::Fixed("127.0.0.1".parse().expect("addr")),
+                resolver,
                 http_port,
-                tls_port: 5001,
+                tls_port,
                 allow_loopback: true,
                 timeout: Duration::from_secs(5),
                 max_body: 64 * 1024,

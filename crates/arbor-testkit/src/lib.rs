@@ -3,8 +3,10 @@
 //! ACME client that can send well-formed and deliberately malformed requests.
 #![forbid(unsafe_code)]
 
+pub mod alpn;
 pub mod ca;
 pub mod raw;
 
+pub use alpn::AlpnResponder;
 pub use ca::TestCa;
 pub use raw::{Raw, Resp};

@@ -101,6 +101,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 None => arbor_ra::RateLimits::off(),
             },
             external_account_required: cfg.external_account_required,
+            caa_identities: cfg.caa_identities.clone(),
             default_profile: cfg.default_profile.clone(),
             terms_of_service: cfg.terms_of_service.clone(),
             ..RaConfig::default()

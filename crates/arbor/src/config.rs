@@ -162,7 +162,7 @@ impl Default for ServeConfig {
             ],
             terms_of_service: None,
             website: None,
-            caa_identities: vec![],
+            caa_identities: vec!["arbor.test".into()],
             default_profile: "classic".into(),
             profiles: BTreeMap::from([
                 (

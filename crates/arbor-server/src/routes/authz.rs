@@ -11,6 +11,33 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
+/// The newAuthz payload (RFC 8555 §7.4.1).
+#[derive(serde::Deserialize)]
+struct NewAuthzRequest {
+    identifier: arbor_proto::Identifier,
+}
+
+/// POST /acme/new-authz (pre-authorization, §7.4.1)
+pub async fn new_authz(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> ApiResult<Response> {
+    let req = authenticate(&state, &headers, &uri, body, KeyMode::Kid).await?;
+    let payload: NewAuthzRequest = req.payload()?;
+    let authz = state
+        .ra
+        .new_authz(req.account()?, &payload.identifier)
+        .await?;
+    let url = render::authz_url(&req.base, &authz.id);
+    Ok(json(
+        StatusCode::CREATED,
+        &render::authz(&req.base, &authz),
+        Some(&url),
+    ))
+}
+
 /// POST /acme/authz/{id}: POST-as-GET, or `{"status":"deactivated"}`.
 pub async fn post_authz(
     State(state): State<AppState>,
@@ -63,9 +90,10 @@ pub async fn post_challenge(
         // §7.5.1: the payload is an empty object; a client-sent keyAuthorization (ACME
         // drafts) is ignored, never trusted.
         Some(_) => {
+            let acct_url = render::account_url(&req.base, &acct.id);
             state
                 .ra
-                .respond_challenge(acct, &authz_id, &chall_id)
+                .respond_challenge(acct, &authz_id, &chall_id, &acct_url)
                 .await?
         }
     };

@@ -22,7 +22,7 @@ pub async fn get_directory(
         new_nonce: format!("{base}{}", paths::NEW_NONCE),
         new_account: format!("{base}{}", paths::NEW_ACCOUNT),
         new_order: format!("{base}{}", paths::NEW_ORDER),
-        new_authz: None,
+        new_authz: Some(format!("{base}{}", paths::NEW_AUTHZ)),
         revoke_cert: format!("{base}{}", paths::REVOKE_CERT),
         key_change: format!("{base}{}", paths::KEY_CHANGE),
         renewal_info: Some(format!("{base}{}", paths::RENEWAL_INFO)),

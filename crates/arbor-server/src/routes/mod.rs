@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/acme/acct/{id}/orders", post(account::list_orders))
         .route(paths::KEY_CHANGE, post(key_change::key_change))
         .route(paths::NEW_ORDER, post(order::new_order))
+        .route(paths::NEW_AUTHZ, post(authz::new_authz))
         .route("/acme/order/{id}", post(order::get_order))
         .route("/acme/order/{id}/finalize", post(order::finalize))
         .route("/acme/authz/{id}", post(authz::post_authz))

@@ -73,6 +73,8 @@ pub async fn finalize(
             "csr is not unpadded base64url-encoded DER".into(),
         ))
     })?;
-    let order = state.ra.finalize(req.account()?, &id, &csr).await?;
+    let acct = req.account()?;
+    let acct_url = render::account_url(&req.base, &acct.id);
+    let order = state.ra.finalize(acct, &id, &csr, &acct_url).await?;
     Ok(order_response(&req.base, StatusCode::OK, &order))
 }

@@ -22,6 +22,7 @@ pub enum Op {
     UpdateOrder(OrderRow),
     CasOrder(OrderRow, &'static str),
     UpdateAuthz(AuthzRow),
+    InsertAuthz(AuthzRow),
     ReserveSerial {
         serial: String,
         order_id: String,
@@ -82,6 +83,7 @@ impl Op {
             | Op::UpdateOrder(_)
             | Op::CasOrder(..)
             | Op::UpdateAuthz(_)
+            | Op::InsertAuthz(_)
             | Op::ReserveSerial { .. }
             | Op::Revoke { .. }
             | Op::InsertEabKey { .. }
@@ -240,6 +242,10 @@ pub async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<Outcome> {
                     .await
                     .map_err(backend)?;
             Ok(Outcome::Done(r.rows_affected() == 1))
+        }
+        Op::InsertAuthz(a) => {
+            write_authz(conn, a).await?;
+            Ok(Outcome::Done(true))
         }
         Op::UpdateAuthz(a) => {
             let r = sqlx::query(
