@@ -173,9 +173,12 @@ fn authorizes(value: &[u8], req: &Request<'_>) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The parameters of an issue value, in order: (tag, value).
+type Params<'a> = Vec<(&'a str, &'a str)>;
+
 /// Parses `issuer-domain-name; tag=value; ...` (RFC 8659 §4.2). `None` when malformed;
 /// the domain is `None` for an empty issuer (`;`).
-fn parse_issue_value(value: &[u8]) -> Option<(Option<&str>, Vec<(&str, &str)>)> {
+fn parse_issue_value(value: &[u8]) -> Option<(Option<&str>, Params<'_>)> {
     let text = std::str::from_utf8(value).ok()?;
     let is_wsp = |c: char| c == ' ' || c == '\t';
     let (domain, rest) = match text.split_once(';') {

@@ -77,6 +77,92 @@ pub(crate) fn redirect_client_config() -> Result<Arc<ClientConfig>, rustls::Erro
 /// The ALPN protocol of tls-alpn-01 (RFC 8737 §6.2).
 pub(crate) const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
+/// Like [`AcceptAnyCert`], but checks handshake signatures against the certificate's
+/// public key without parsing the certificate through webpki, which refuses the critical
+/// acmeIdentifier extension every tls-alpn-01 certificate carries (RFC 8737 §3).
+#[derive(Debug)]
+struct AcmeTlsVerifier(Arc<CryptoProvider>);
+
+impl AcmeTlsVerifier {
+    /// Verifies `dss` over `message` with the leaf's key; `tls13` limits the candidate
+    /// algorithms to the first one for the scheme, as TLS 1.3 does.
+    fn verify(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+        tls13: bool,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        use der::{Decode, Encode};
+        let bad_cert = || rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding);
+        let parsed = x509_cert::Certificate::from_der(cert.as_ref()).map_err(|_| bad_cert())?;
+        let spki_der = parsed
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|_| bad_cert())?;
+        let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(spki_der.as_slice());
+        let key = webpki::RawPublicKeyEntity::try_from(&spki).map_err(|_| bad_cert())?;
+        let algs = self
+            .0
+            .signature_verification_algorithms
+            .mapping
+            .iter()
+            .find(|(scheme, _)| *scheme == dss.scheme)
+            .map(|(_, algs)| *algs)
+            .ok_or(rustls::Error::PeerMisbehaved(
+                rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme,
+            ))?;
+        let candidates = if tls13 {
+            &algs[..algs.len().min(1)]
+        } else {
+            algs
+        };
+        let bad_sig = rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature);
+        for alg in candidates {
+            if key.verify_signature(*alg, message, dss.signature()).is_ok() {
+                return Ok(HandshakeSignatureValid::assertion());
+            }
+        }
+        Err(bad_sig)
+    }
+}
+
+impl ServerCertVerifier for AcmeTlsVerifier {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.verify(message, cert, dss, false)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.verify(message, cert, dss, true)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// The TLS versions tls-alpn-01 may use: 1.3 and 1.2 (RFC 8737 §4).
 pub(crate) const ACME_TLS_VERSIONS: &[&rustls::SupportedProtocolVersion] =
     &[&rustls::version::TLS13, &rustls::version::TLS12];
@@ -84,13 +170,13 @@ pub(crate) const ACME_TLS_VERSIONS: &[&rustls::SupportedProtocolVersion] =
 /// The client configuration for tls-alpn-01: TLS 1.2 and 1.3 only (RFC 8737 §4 requires
 /// TLS 1.2 or later), ALPN `acme-tls/1` and nothing else, no chain verification (the
 /// certificate is self-signed by design; its contents are checked after the handshake),
-/// no session resumption.
+/// no session resumption. The handshake signature is still verified ([`AcmeTlsVerifier`]).
 pub(crate) fn acme_tls_client_config() -> Result<Arc<ClientConfig>, rustls::Error> {
     let provider = Arc::new(aws_lc_rs::default_provider());
     let mut cfg = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(ACME_TLS_VERSIONS)?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+        .with_custom_certificate_verifier(Arc::new(AcmeTlsVerifier(provider)))
         .with_no_client_auth();
     cfg.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];
     cfg.resumption = rustls::client::Resumption::disabled();
