@@ -207,3 +207,58 @@ async fn management_api() {
     ok(http(m, "POST", "/clear-history", "").await);
     assert!(dns.history().is_empty());
 }
+
+/// dig (when installed) as an independent parser of the wire format.
+#[tokio::test]
+async fn dig_reads_our_answers() {
+    const DIG: &str = "/usr/bin/dig";
+    if !std::path::Path::new(DIG).exists() {
+        eprintln!("note: {DIG} not installed; skipping the independent wire-format check");
+        return;
+    }
+    let dns = start().await;
+    dns.set_caa(
+        "example.com",
+        vec![
+            CaaRecord::new(0, "issue", "ca.example; accounturi=https://ca.example/a/1"),
+            CaaRecord::new(128, "tbs", "x"),
+        ],
+    );
+    dns.set_txt("_acme-challenge.example.com", "tok-en_1");
+    let dig = |rtype: &'static str, name: &'static str, tcp: bool| {
+        let addr = dns.dns_addr;
+        async move {
+            let mut cmd = tokio::process::Command::new(DIG);
+            cmd.args(["+short", "+time=2", "+tries=1", "-p"])
+                .arg(addr.port().to_string())
+                .arg(format!("@{}", addr.ip()))
+                .args([rtype, name]);
+            if tcp {
+                cmd.arg("+tcp");
+            }
+            let out = tokio::time::timeout(Duration::from_secs(10), cmd.output())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(out.status.success());
+            let mut lines: Vec<String> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect();
+            lines.sort();
+            lines
+        }
+    };
+    assert_eq!(
+        dig("CAA", "example.com", false).await,
+        [
+            "0 issue \"ca.example; accounturi=https://ca.example/a/1\"",
+            "128 tbs \"x\""
+        ]
+    );
+    assert_eq!(
+        dig("TXT", "_acme-challenge.example.com", true).await,
+        ["\"tok-en_1\""]
+    );
+}
