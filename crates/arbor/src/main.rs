@@ -1,11 +1,12 @@
-//! `arbor`: the one binary. Subcommands: `serve` (the ACME CA), `bench` (load generator
-//! against any ACME CA). More arrive with later issues (client, verify, log, witness,
-//! admin, testdns).
+//! `arbor`: the one binary. Subcommands: `serve` (the ACME CA), `admin` (EAB keys),
+//! `bench` (load generator against any ACME CA), `testdns` (scriptable DNS for tests).
+//! More arrive with later issues (client, verify, log, witness).
 #![forbid(unsafe_code)]
 
 mod cmd_admin;
 mod cmd_bench;
 mod cmd_serve;
+mod cmd_testdns;
 mod config;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ enum Cmd {
     /// Drive N complete orders against a running ACME CA and print throughput, latency
     /// and the server's CPU time per order.
     Bench(cmd_bench::BenchArgs),
+    /// A scriptable test DNS server (A/AAAA/TXT/CAA/CNAME, SERVFAIL) with an HTTP
+    /// management API and a query history, for testing against Arbor on a laptop.
+    Testdns(cmd_testdns::TestDnsArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Serve(a) => cmd_serve::run(a).await,
             Cmd::Admin(a) => cmd_admin::run(a).await,
+            Cmd::Testdns(a) => cmd_testdns::run(a).await,
             Cmd::Bench(a) => cmd_bench::run(a).await.map_err(|e| e.to_string()),
         }
     });
