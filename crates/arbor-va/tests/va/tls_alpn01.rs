@@ -280,3 +280,63 @@ async fn closed_port_is_connection() {
         .unwrap_err();
     assert_eq!(problem(&e).0, "malformed", "{e}");
 }
+
+/// `openssl s_server` as an independent TLS stack answering the challenge.
+#[tokio::test]
+async fn openssl_s_server_responder_validates() {
+    const OPENSSL: &str = "/usr/bin/openssl";
+    if !std::path::Path::new(OPENSSL).exists() {
+        eprintln!("note: {OPENSSL} not installed; skipping the openssl responder test");
+        return;
+    }
+    let mut params = CertificateParams::new(vec!["example.com".to_string()]).unwrap();
+    params
+        .custom_extensions
+        .push(CustomExtension::new_acme_identifier(&digest(KEY_AUTH)));
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let dir = std::env::temp_dir().join(format!("arbor-va-alpn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = tokio::process::Command::new(OPENSSL)
+        .args(["s_server", "-quiet", "-naccept", "1", "-alpn", "acme-tls/1"])
+        .arg("-accept")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(dir.join("cert.pem"))
+        .arg("-key")
+        .arg(dir.join("key.pem"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until it listens, without consuming its one accept.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let busy = std::net::TcpListener::bind(("127.0.0.1", port)).is_err();
+        if busy {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "openssl did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let dns = test_dns().await;
+    dns.add_a("example.com", &[Ipv4Addr::LOCALHOST]);
+    let res = va(&dns, port)
+        .validate_tls_alpn01(&Identifier::dns("example.com"), KEY_AUTH)
+        .await;
+    let _ = child.kill().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let rec = res.unwrap();
+    assert_eq!(rec.port, port);
+}
