@@ -2,7 +2,8 @@
 # Runs BIND 9 (Debian `named`) on loopback as the authoritative server of example.com for
 # dns-01 tests: every name under example.com has A 127.0.0.1 (wildcard), and TSIG-signed
 # RFC 2136 UPDATEs are allowed, so a client can publish _acme-challenge TXT records and a
-# CA can resolve both the A and the TXT records from it.
+# CA can resolve both the A and the TXT records from it. An empty root zone answers every
+# other name (NXDOMAIN rather than REFUSED), e.g. the CAA climb from example.com to com.
 #
 #   scripts/bind.sh start [--port 5353] [--state DIR]   # background; prints env lines
 #   scripts/bind.sh stop  --state DIR
@@ -68,6 +69,19 @@ zone "$ZONE" {
     journal "$d/$ZONE.zone.jnl";
     allow-update { key "$KEY_NAME"; };
 };
+zone "." {
+    type primary;
+    file "$d/root.zone";
+};
+EOF
+    # The root zone (no delegations) makes every name outside example.com an authoritative
+    # NXDOMAIN: a CA climbing the tree for CAA (RFC 8659 §3) reaches `com` and gets an
+    # answer instead of REFUSED, which it must treat as a failed lookup (§4).
+    cat >"$d/root.zone" <<EOF
+\$TTL 5
+@         IN SOA localhost. hostmaster.localhost. 1 60 60 600 5
+@         IN NS  localhost.
+localhost IN A   127.0.0.1
 EOF
     cat >"$d/$ZONE.zone" <<EOF
 \$TTL 5

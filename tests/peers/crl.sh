@@ -7,6 +7,8 @@
 #     "certificate revoked", with that reason code in the CRL entry;
 #   - every other leaf verifies as not revoked.
 # Leaves without a CRL distribution point are skipped, unless PEER_REQUIRE_CRL=1 (arbor).
+# Every distinct CRL is also linted against the CA/Browser Forum profile:
+#   lint_crl lint -t CRL -p BR -s ERROR crl.der      (pkilint; no findings allowed)
 set -euo pipefail
 # shellcheck source=tests/peers/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,8 +23,24 @@ crl_reason() {
         cur && /Reason Code/ { getline; gsub(/^ +| +$/, ""); print; exit }'
 }
 
+require_venv_tool lint_crl
+
 failed=0
 checked=0
+declare -A linted=() # CRL URL -> 1
+lint_once() { # $1 = URL, $2 = DER file: pkilint BR profile, once per CRL URL
+    local url="$1" der="$2" out rc=0 entries
+    [[ -n "${linted[$url]:-}" ]] && return 0
+    linted[$url]=1
+    out="$(timeout 60 "$ARBOR_VENV/bin/lint_crl" lint -t CRL -p BR -s ERROR "$der" 2>&1)" || rc=$?
+    entries="$(openssl crl -inform DER -in "$der" -noout -text | grep -c 'Serial Number:' || true)"
+    if ((rc != 0)) || [[ -n "$out" ]]; then
+        echo "$STEP: lint_crl (BR) on $url: exit $rc, findings:" >&2
+        head -n 30 <<<"$out" | sed 's/^/    /' >&2
+        return 1
+    fi
+    note "lint_crl -p BR: no findings at ERROR or above in $url ($entries revoked entries)"
+}
 shopt -s nullglob
 for d in "$PEER_WORK"/issued/*/; do
     d="${d%/}"
@@ -46,6 +64,7 @@ for d in "$PEER_WORK"/issued/*/; do
     openssl crl -inform DER -in "$d/crl.der" -out "$d/crl.pem" 2>/dev/null \
         || { echo "$STEP: $label: $url is not a DER CRL" >&2; failed=$((failed + 1)); continue; }
     checked=$((checked + 1))
+    lint_once "$url" "$d/crl.der" || failed=$((failed + 1))
     untrusted=()
     [[ -s "$d/chain.pem" ]] && untrusted=(-untrusted "$d/chain.pem")
     rc=0
@@ -74,4 +93,4 @@ for d in "$PEER_WORK"/issued/*/; do
     fi
 done
 ((failed == 0)) || fail "$failed CRL check(s) failed"
-note "ok ($checked leaves checked against their CRL)"
+note "ok ($checked leaves checked against their CRL, ${#linted[@]} CRL(s) linted)"

@@ -3,10 +3,10 @@
 # under test, which must resolve TXT records from that same server (env contract: see
 # lib.sh, plus RFC2136_NAMESERVER, RFC2136_TSIG_KEY, RFC2136_TSIG_SECRET,
 # RFC2136_TSIG_ALGORITHM as printed by `scripts/bind.sh start`):
-#   1. one certificate for w.example.com and the wildcard *.w.example.com (dns-01 only)
+#   1. one certificate for wild.example.com and the wildcard *.wild.example.com (dns-01 only)
 #   2. the _acme-challenge TXT records are gone from BIND afterwards (lego cleaned up)
-# The chain lands in PEER_WORK/issued/lego-dns/ (checked for w.example.com and
-# x.w.example.com, a name only the wildcard covers).
+# The chain lands in PEER_WORK/issued/lego-dns/ (checked for wild.example.com and
+# x.wild.example.com, a name only the wildcard covers).
 set -euo pipefail
 # shellcheck source=tests/peers/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -25,14 +25,14 @@ run_logged run env LEGO_CA_CERTIFICATES="$ACME_ROOT_PEM" RFC2136_TTL=5 RFC2136_S
     RFC2136_PROPAGATION_TIMEOUT=30 RFC2136_POLLING_INTERVAL=1 \
     lego --server "$ACME_DIR" --accept-tos --email arbor-peer-test@example.com --path "$D" \
     --dns rfc2136 --dns.resolvers "$RFC2136_NAMESERVER" --dns.disable-cp --cert.timeout 60 \
-    -d w.example.com -d '*.w.example.com' run || fail "lego dns-01 run failed"
-crt="$D/certificates/w.example.com.crt"
+    -d wild.example.com -d '*.wild.example.com' run || fail "lego dns-01 run failed"
+crt="$D/certificates/wild.example.com.crt"
 [[ -s "$crt" ]] || fail "lego wrote no $crt"
-cert_has_names "$crt" w.example.com '\*\.w\.example\.com' || fail "certificate lacks a requested name"
-save_issued lego-dns "$crt" w.example.com x.w.example.com
-note "issued serial $(cert_serial "$crt") for w.example.com *.w.example.com (dns-01 via RFC 2136)"
+cert_has_names "$crt" wild.example.com '\*\.wild\.example\.com' || fail "certificate lacks a requested name"
+save_issued lego-dns "$crt" wild.example.com x.wild.example.com
+note "issued serial $(cert_serial "$crt") for wild.example.com *.wild.example.com (dns-01 via RFC 2136)"
 
-left="$(dig +time=2 +tries=1 +short @"$ns_host" -p "$ns_port" _acme-challenge.w.example.com TXT)" \
+left="$(dig +time=2 +tries=1 +short @"$ns_host" -p "$ns_port" _acme-challenge.wild.example.com TXT)" \
     || fail "dig could not query $RFC2136_NAMESERVER"
 [[ -z "$left" ]] || fail "TXT records left behind after issuance: $left"
 note "challenge TXT records removed"

@@ -4,19 +4,21 @@
 #   2. run (http-01) with an RSA-2048 key for two names
 #   3. renew the first certificate (forced with --days) -> new serial
 #   4. revoke the renewed certificate (reason 4, superseded); a second revoke is refused
-# Issued chains land in PEER_WORK/issued/lego-{ec,rsa,renewed}/.
+#   5. run (tls-alpn-01 only, RFC 8737: --tls --tls.port 127.0.0.1:PEER_TLS_PORT) for one name
+# Issued chains land in PEER_WORK/issued/lego-{ec,rsa,renewed,tlsalpn}/.
 set -euo pipefail
 # shellcheck source=tests/peers/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_env
 command -v lego >/dev/null || fail "lego not installed (run scripts/setup.sh)"
 port_free "$PEER_HTTP_PORT" || fail "127.0.0.1:$PEER_HTTP_PORT is busy; lego must bind it for http-01"
+port_free "$PEER_TLS_PORT" || fail "127.0.0.1:$PEER_TLS_PORT is busy; lego must bind it for tls-alpn-01"
 
 D="$PEER_WORK/lego"
 mkdir -p "$D"
-LEGO=(env LEGO_CA_CERTIFICATES="$ACME_ROOT_PEM" lego --server "$ACME_DIR" --accept-tos
-    --email arbor-peer-test@example.com --path "$D" --http --http.port "127.0.0.1:$PEER_HTTP_PORT"
-    --cert.timeout 60)
+LEGO_BASE=(env LEGO_CA_CERTIFICATES="$ACME_ROOT_PEM" lego --server "$ACME_DIR" --accept-tos
+    --email arbor-peer-test@example.com --path "$D" --cert.timeout 60)
+LEGO=("${LEGO_BASE[@]}" --http --http.port "127.0.0.1:$PEER_HTTP_PORT")
 crt() { echo "$D/certificates/$1.crt"; } # lego's .crt is leaf + chain
 
 # 1. P-256
@@ -56,4 +58,13 @@ fi
 grep -q 'alreadyRevoked' "$PEER_WORK/logs/lego-revoke-again.log" \
     || fail "second revocation failed, but not with alreadyRevoked (see logs/lego-revoke-again.log)"
 note "second revocation refused: alreadyRevoked"
+
+# 5. tls-alpn-01: lego offers no other solver, so the CA must use this one
+run_logged run-tlsalpn "${LEGO_BASE[@]}" --tls --tls.port "127.0.0.1:$PEER_TLS_PORT" -d g.example.com run \
+    || fail "lego run (tls-alpn-01) failed"
+cert_has_names "$(crt g.example.com)" g.example.com || fail "tls-alpn-01 certificate lacks its name"
+grep -q 'use tls-alpn-01 solver' "$PEER_WORK/logs/lego-run-tlsalpn.log" \
+    || fail "lego did not solve with tls-alpn-01 (see logs/lego-run-tlsalpn.log)"
+save_issued lego-tlsalpn "$(crt g.example.com)" g.example.com
+note "issued serial $(cert_serial "$(crt g.example.com)") for g.example.com (tls-alpn-01)"
 note "ok"

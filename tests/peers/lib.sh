@@ -8,6 +8,8 @@
 #   ACME_ROOT_ALT_PEM    optional alternate root (verify.sh asks for its chain)
 #   PEER_WORK            directory shared by the steps (issued/ holds every issued chain)
 #   PEER_HTTP_PORT       port the CA validates http-01 on (default 5002)
+#   PEER_TLS_PORT        port the CA validates tls-alpn-01 on (default 5001)
+#   ARBOR_BIN            arbor binary (certbot-eab.sh starts a second `arbor serve` with it)
 #   PEER_TIMEOUT         seconds allowed for one client command (default 120)
 #   ARBOR_VENV           Python venv with certbot and pkilint (default REPO/.venv)
 # Traffic goes only to 127.0.0.1: every name used here resolves there on the CA side.
@@ -16,6 +18,7 @@ PEERS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$PEERS_DIR/../.." && pwd)"
 ARBOR_VENV="${ARBOR_VENV:-$REPO_ROOT/.venv}"
 PEER_HTTP_PORT="${PEER_HTTP_PORT:-5002}"
+PEER_TLS_PORT="${PEER_TLS_PORT:-5001}"
 PEER_TIMEOUT="${PEER_TIMEOUT:-120}"
 STEP="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
 
@@ -87,6 +90,29 @@ cert_has_names() {
         grep -qE "DNS:$n(,|\$)" <<<"$san" || { echo "$STEP: $n not in SAN of $cert: $san" >&2; return 1; }
     done
 }
+
+# cert_has_ips CERT IPS...: every IP is an iPAddress in the certificate's SAN.
+cert_has_ips() {
+    local cert="$1" san ip
+    shift
+    san="$(openssl x509 -in "$cert" -noout -ext subjectAltName 2>/dev/null)" || return 1
+    for ip in "$@"; do
+        grep -qE "IP Address:${ip//./\\.}(,|\$|[[:space:]])" <<<"$san" \
+            || { echo "$STEP: IP $ip not in SAN of $cert: $san" >&2; return 1; }
+    done
+}
+
+# cert_lifetime CERT: notAfter - notBefore in seconds (RFC 5280: both ends inclusive, so a
+# "160h" certificate prints 575999).
+cert_lifetime() {
+    local nb na
+    nb="$(openssl x509 -in "$1" -noout -startdate | cut -d= -f2)" || return 1
+    na="$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" || return 1
+    echo $(($(date -u -d "$na" +%s) - $(date -u -d "$nb" +%s)))
+}
+
+# is_ip NAME: NAME is an IPv4 or IPv6 address literal.
+is_ip() { [[ "$1" =~ ^[0-9]+(\.[0-9]+){3}$ || "$1" == *:* ]]; }
 
 # port_free PORT: nothing listens on 127.0.0.1:PORT (the client must bind it for http-01).
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -2,8 +2,9 @@
 # Runs every peer-interop step against one running CA and prints `peers: N passed, M failed`.
 #   ACME_DIR=https://127.0.0.1:14000/dir ACME_ROOT_PEM=arbor-data/root.pem tests/peers/run-all.sh
 # Optional: ACME_CHAIN_ROOT_PEM, ACME_ROOT_ALT_PEM, PEER_WORK (kept), PEER_STEPS
-# ("certbot lego verify crl pkilint" by default, with lego-dns after lego when RFC2136_NAMESERVER
-# is set, i.e. the CA resolves from scripts/bind.sh). Contract details: lib.sh.
+# (default "certbot certbot-ip certbot-ari lego verify crl pkilint", with certbot-eab after
+# certbot-ari when ARBOR_BIN is set and lego-dns after lego when RFC2136_NAMESERVER is set,
+# i.e. the CA resolves from scripts/bind.sh). Contract details: lib.sh.
 # Exit status: 0 when every step passed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,8 +23,11 @@ export PEER_WORK ACME_DIR ACME_ROOT_PEM
 echo "run-all.sh: CA $ACME_DIR, work dir $PEER_WORK"
 
 # The client steps issue; verify and pkilint check what they issued.
-default_steps="certbot lego verify crl pkilint"
-[[ -n "${RFC2136_NAMESERVER:-}" ]] && default_steps="certbot lego lego-dns verify crl pkilint"
+default_steps="certbot certbot-ip certbot-ari"
+[[ -n "${ARBOR_BIN:-}" ]] && default_steps+=" certbot-eab"
+default_steps+=" lego"
+[[ -n "${RFC2136_NAMESERVER:-}" ]] && default_steps+=" lego-dns"
+default_steps+=" verify crl pkilint"
 read -r -a steps <<<"${PEER_STEPS:-$default_steps}"
 passed=0
 failed=0

@@ -2,7 +2,8 @@
 # Independent chain check with openssl for every chain the earlier steps saved in
 # PEER_WORK/issued/ (env contract: see lib.sh):
 #   openssl verify -CAfile ACME_CHAIN_ROOT_PEM -untrusted chain.pem -purpose sslserver
-#     -x509_strict -verify_hostname NAME cert.pem       (for each requested NAME)
+#     -x509_strict -verify_hostname NAME cert.pem       (for each requested NAME;
+#     -verify_ip for an IP address)
 # With ACME_ROOT_ALT_PEM set, certbot also asks for the alternate chain (RFC 8555 7.4.2,
 # Link rel="alternate") with --preferred-chain "<CN of the alternate root>" (override:
 # ACME_ALT_ROOT_NAME) and that chain must verify against the alternate root alone.
@@ -12,12 +13,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_env
 
 verify_one() { # $1 = issued dir, $2 = trust anchor
-    local d="$1" root="$2" name out untrusted=()
+    local d="$1" root="$2" name out untrusted=() check
     [[ -s "$d/chain.pem" ]] && untrusted=(-untrusted "$d/chain.pem")
     while read -r name; do
         [[ -n "$name" ]] || continue
+        check=(-verify_hostname "$name")
+        is_ip "$name" && check=(-verify_ip "$name")
         if ! out="$(openssl verify -CAfile "$root" "${untrusted[@]}" -purpose sslserver -x509_strict \
-            -verify_hostname "$name" "$d/cert.pem" 2>&1)"; then
+            "${check[@]}" "$d/cert.pem" 2>&1)"; then
             echo "$STEP: $(basename "$d") ($name) does not verify against $root:" >&2
             sed 's/^/    /' <<<"$out" >&2
             return 1
