@@ -3,16 +3,18 @@
 #   1. scripts/setup.sh                      peers and tools (apt + ./.venv)
 #   2. cargo fmt --check, clippy -D warnings, cargo test (workspace, --locked)
 #   3. cargo build -p arbor (debug: shares the test build's artifacts, fastest on 2 cores)
-#   4. BIND on 127.0.0.1:5353 (scripts/bind.sh, dns-01 step only) and a fresh `arbor serve`
-#      in a temp data dir (--resolve-all-to 127.0.0.1 [--dns-server 127.0.0.1:5353]), then
-#      tests/peers/run-all.sh against it; both are stopped on exit
+#   4. BIND on 127.0.0.1:5353 (scripts/bind.sh: example.com, wildcard A 127.0.0.1, RFC 2136
+#      updates) and a fresh `arbor serve` in a temp data dir resolving through it
+#      (--dns-server 127.0.0.1:5353), then tests/peers/run-all.sh against it; both are
+#      stopped on exit. certbot-eab.sh starts and stops a second, EAB-only arbor itself.
 # The last line is the peer summary `peers: N passed, M failed`; exit status is non-zero
 # if any stage failed.
 #
 # Options: --peers-only (skip stage 2), --no-peers (skip stages 3-4),
 #          --pebble (run the peer steps against Debian's Pebble instead of arbor).
 # Env: ARBOR_TEST_LISTEN (default 127.0.0.1:14000), PEER_HTTP_PORT (default 5002),
-#      ARBOR_TEST_DNS01=1 (also run the dns-01 step against arbor; always on with --pebble).
+#      PEER_TLS_PORT (default 5001), ARBOR_EAB_LISTEN (default 127.0.0.1:14100),
+#      ARBOR_TEST_DNS01=0 (no BIND: arbor uses --resolve-all-to 127.0.0.1, no lego-dns step).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,7 +34,8 @@ done
 
 LISTEN="${ARBOR_TEST_LISTEN:-127.0.0.1:14000}"
 ARBOR_PUBLIC_HTTP_BASE="http://ca.arbor-test.example.com:14080"
-export PEER_HTTP_PORT="${PEER_HTTP_PORT:-5002}"
+export PEER_HTTP_PORT="${PEER_HTTP_PORT:-5002}" PEER_TLS_PORT="${PEER_TLS_PORT:-5001}"
+export ARBOR_EAB_LISTEN="${ARBOR_EAB_LISTEN:-127.0.0.1:14100}"
 failed_stages=()
 stage() { echo; echo "==> $*"; }
 
@@ -73,25 +76,34 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-dns01="${ARBOR_TEST_DNS01:-0}"
+dns01="${ARBOR_TEST_DNS01:-1}"
 [[ "$against" == pebble ]] && dns01=1
-PEER_STEP_COUNT=$((5 + dns01)) # certbot lego [lego-dns] verify crl pkilint
+# The peer steps, in order (tests/peers/STEP.sh). Pebble 2.4 has no ARI and no EAB keys
+# from arbor's admin tool, so certbot-ari and certbot-eab run against arbor only.
+steps=(certbot certbot-ip)
+[[ "$against" == arbor ]] && steps+=(certbot-ari certbot-eab)
+steps+=(lego)
+[[ "$dns01" == 1 ]] && steps+=(lego-dns)
+steps+=(verify crl pkilint)
+export PEER_STEPS="${steps[*]}"
+PEER_STEP_COUNT=${#steps[@]}
 no_peers() { # $1 = reason: count every peer step as failed
     echo "test.sh: $1; peer steps not run" >&2
     echo "test.sh: failed: ${failed_stages[*]} (logs kept in $WORK)" >&2
     echo "peers: 0 passed, $PEER_STEP_COUNT failed"
     exit 1
 }
-busy_check=("${LISTEN##*:}" "$PEER_HTTP_PORT")
-[[ "$against" == arbor ]] && busy_check+=("${ARBOR_PUBLIC_HTTP_BASE##*:}") # AIA/CRL listener
+busy_check=("${LISTEN##*:}" "$PEER_HTTP_PORT" "$PEER_TLS_PORT")
+[[ "$against" == arbor ]] && busy_check+=("${ARBOR_PUBLIC_HTTP_BASE##*:}" "${ARBOR_EAB_LISTEN##*:}") # AIA/CRL, EAB CA
 for p in "${busy_check[@]}"; do
     port_free "$p" || { failed_stages+=(ports); no_peers "127.0.0.1:$p is already in use (another CA or client running?)"; }
 done
 
-# BIND is the CA's DNS for dns-01 (TXT) and the target of lego's RFC 2136 updates. Arbor has
-# no dns-01 yet ("dns-01 validation is not available on this server yet"), so the lego-dns
-# step runs only against Pebble or with ARBOR_TEST_DNS01=1; turn it on when dns-01 lands.
+# BIND is the CA's DNS (A for http-01/tls-alpn-01, TXT for dns-01, CAA) and the target of
+# lego's RFC 2136 updates. Without it (ARBOR_TEST_DNS01=0, or BIND failed) arbor resolves
+# every name to 127.0.0.1 instead; lego-dns then fails (BIND failed) or is not run.
 dns_args=()
+resolve_args=(--resolve-all-to 127.0.0.1)
 if [[ "$dns01" == 1 ]]; then
     stage "bind (scripts/bind.sh)"
     if out="$(scripts/bind.sh start --state "$WORK/bind")"; then
@@ -99,13 +111,14 @@ if [[ "$dns01" == 1 ]]; then
         eval "$out"
         export RFC2136_NAMESERVER RFC2136_TSIG_KEY RFC2136_TSIG_SECRET RFC2136_TSIG_ALGORITHM
         dns_args=(--dns-server "$DNS_SERVER")
+        resolve_args=() # arbor prefers --resolve-all-to over --dns-server: give only one
         echo "named is up on $DNS_SERVER"
     else
         failed_stages+=(bind)
         echo "test.sh: BIND did not start: lego-dns skipped" >&2
     fi
 else
-    echo "test.sh: lego-dns (dns-01) skipped: set ARBOR_TEST_DNS01=1 to run it against arbor"
+    echo "test.sh: ARBOR_TEST_DNS01=0: no BIND, lego-dns (dns-01) not run"
 fi
 
 if [[ "$against" == pebble ]]; then
@@ -125,8 +138,10 @@ else
     # BR "internal name" for pkilint); the peer steps map that host to 127.0.0.1.
     printf 'public_http_base = "%s"\n' "$ARBOR_PUBLIC_HTTP_BASE" >"$WORK/arbor.toml"
     "$bin" serve --config "$WORK/arbor.toml" --data-dir "$data" --listen "$LISTEN" \
-        --resolve-all-to 127.0.0.1 --http-port "$PEER_HTTP_PORT" "${dns_args[@]}" </dev/null >"$WORK/arbor.log" 2>&1 &
+        "${resolve_args[@]}" "${dns_args[@]}" --http-port "$PEER_HTTP_PORT" --tls-port "$PEER_TLS_PORT" \
+        </dev/null >"$WORK/arbor.log" 2>&1 &
     server_pid=$!
+    export ARBOR_BIN="$bin" # certbot-eab.sh starts a second arbor serve with it
     export ACME_DIR="https://$LISTEN/dir" ACME_ROOT_PEM="$data/root.pem"
     up=0
     for _ in $(seq 150); do # up to ~30 s (first start generates keys)
