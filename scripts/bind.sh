@@ -126,7 +126,7 @@ case "$cmd" in
         stop_state "$state"
         ;;
     *)
-        sed -n '2,17p' "$0" >&2
+        sed -n '2,15p' "$0" >&2
         exit 2
         ;;
 esac
