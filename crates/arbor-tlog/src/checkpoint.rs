@@ -4,8 +4,10 @@
 
 use base64ct::{Base64, Encoding};
 
-use crate::error::CheckpointError;
+use crate::error::{CheckpointError, NoteError};
 use crate::hash::{HASH_SIZE, Hash};
+use crate::keys::{NoteSigner, NoteVerifier};
+use crate::note::Note;
 
 /// A checkpoint body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +99,28 @@ impl Checkpoint {
         }
         Ok(out)
     }
+}
+
+/// Formats `checkpoint` and signs it with each signer (log key first, by
+/// convention), returning the note bytes to serve at `<prefix>/checkpoint`.
+pub fn sign_checkpoint(
+    checkpoint: &Checkpoint,
+    signers: &[&dyn NoteSigner],
+) -> Result<Vec<u8>, NoteError> {
+    Ok(Note::sign(&checkpoint.to_text()?, signers)?.to_bytes())
+}
+
+/// Parses a signed checkpoint and verifies it against known keys (see
+/// [`Note::verify`] for the rules). Returns the body and the parsed note, whose
+/// other signatures (e.g. unknown witnesses) the caller may inspect.
+pub fn open_checkpoint(
+    bytes: &[u8],
+    verifiers: &[&dyn NoteVerifier],
+) -> Result<(Checkpoint, Note), NoteError> {
+    let note = Note::parse(bytes)?;
+    let checkpoint = Checkpoint::parse(&note.text)?;
+    note.verify(verifiers)?;
+    Ok((checkpoint, note))
 }
 
 fn parse_size(s: &str) -> Result<u64, CheckpointError> {

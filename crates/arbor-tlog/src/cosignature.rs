@@ -205,8 +205,7 @@ impl<S: MessageSigner> NoteSigner for SubtreeV1NoteSigner<S> {
     }
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, NoteError> {
         let text = std::str::from_utf8(msg).map_err(|_| NoteError::Malformed("not UTF-8"))?;
-        let cp = Checkpoint::parse(text)
-            .map_err(|_| NoteError::BadMessage("note text is not a checkpoint"))?;
+        let cp = Checkpoint::parse(text)?;
         let m = subtree_v1_message(
             &self.name,
             self.timestamp,

@@ -102,6 +102,9 @@ pub enum NoteError {
     /// timestamp/start rule of tlog-cosignature is broken.
     #[error("invalid cosigned message: {0}")]
     BadMessage(&'static str),
+    /// The note text is not a valid checkpoint body.
+    #[error("note text is not a checkpoint: {0}")]
+    BadCheckpoint(#[from] CheckpointError),
 }
 
 /// Errors in the tlog-checkpoint body.

@@ -232,3 +232,21 @@ fn subtree_v1_note_signer_is_pluggable() {
     };
     assert!(forged.verify(&[&sv]).is_err());
 }
+
+#[test]
+fn checkpoint_sign_and_open() {
+    use arbor_tlog::checkpoint::{open_checkpoint, sign_checkpoint};
+    let log = Ed25519Signer::from_seed("oid/1.3.6.1.4.1.32473.1.0.1", &[4u8; 32]).unwrap();
+    let v = log.verifier_key().ed25519_verifier().unwrap();
+    let cp = Checkpoint::new("oid/1.3.6.1.4.1.32473.1.0.1", 42, leaf_hash(b"root"));
+    let bytes = sign_checkpoint(&cp, &[&log]).unwrap();
+    let (got, note) = open_checkpoint(&bytes, &[&v]).unwrap();
+    assert_eq!(got, cp);
+    assert_eq!(note.signatures.len(), 1);
+    // A body that is a valid note but not a checkpoint is rejected as such.
+    let not_cp = Note::sign("just text\n", &[&log]).unwrap().to_bytes();
+    assert!(matches!(
+        open_checkpoint(&not_cp, &[&v]),
+        Err(NoteError::BadCheckpoint(_))
+    ));
+}

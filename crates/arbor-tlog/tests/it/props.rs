@@ -153,3 +153,45 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Arbitrary u64 inputs (including the 2^63/2^64 edges) never panic, and
+    /// whatever is accepted is self-consistent.
+    #[test]
+    fn arbitrary_inputs_never_panic(
+        start in any::<u64>(), end in any::<u64>(), n in any::<u64>(), index in any::<u64>(),
+        len in 0usize..70, seed in any::<u8>(),
+    ) {
+        let proof: Vec<Hash> = (0..len).map(|i| [seed.wrapping_add(i as u8); 32]).collect();
+        let h = [seed; 32];
+        let _ = evaluate_subtree_inclusion(start, end, index, &h, &proof);
+        let _ = verify_subtree_consistency(start, end, n, &h, &h, &proof);
+        let _ = verify_consistency(start, n, &h, &h, &proof);
+        let _ = arbor_tlog::proof::subtree_consistency_ranges(start, end, n);
+        let _ = arbor_tlog::proof::subtree_inclusion_ranges(start, end, index);
+        let _ = arbor_tlog::tile::tiles_to_publish(start % (1 << 20), end % (1 << 20));
+        let _ = arbor_tlog::tile::tile_for_node(arbor_tlog::NodeIndex::new(seed, index), n);
+        if let Some(((ls, mid), (rs, re))) = arbor_tlog::cover_pair(start, end) {
+            prop_assert!(ls <= start && mid == rs && re == end);
+            prop_assert!(is_valid_subtree(ls, mid) && is_valid_subtree(rs, re));
+        } else {
+            prop_assert!(start > end);
+        }
+        if is_valid_subtree(start, end) {
+            // Every subtree inclusion/consistency proof has at most 2*64 hashes.
+            if let Ok(r) = arbor_tlog::proof::subtree_consistency_ranges(start, end, n) {
+                prop_assert!(r.len() <= 128);
+            }
+        }
+    }
+
+    /// SUBTREE_PROOF(i, i+1, D_n) is PATH(i, D_n) (draft §4.4.1).
+    #[test]
+    fn single_leaf_subtree_proof_is_inclusion_path(n in 1..=N, i_frac in 0.0f64..1.0) {
+        let i = ((n as f64) * i_frac) as u64 % n;
+        prop_assert_eq!(
+            subtree_consistency_proof(tree(), i, i + 1, n).unwrap(),
+            inclusion_proof(tree(), i, n).unwrap()
+        );
+    }
+}
