@@ -6,7 +6,9 @@ mod cosigned;
 mod der_util;
 mod entry;
 mod error;
+mod landmarks;
 mod proof;
+mod properties;
 mod tai;
 mod tls;
 
@@ -18,5 +20,10 @@ pub use entry::{
     TbsCertificateLogEntry,
 };
 pub use error::FormatError;
+pub use landmarks::{Landmark, LandmarkDocument, LandmarkSubtree};
 pub use proof::{MtcProof, SubtreeSignature, cosigner_order};
+pub use properties::{
+    CertificateProperty, CertificatePropertyList, PROPERTIES_PEM_LABEL,
+    TRUST_ANCHOR_GROUP_INCLUSIONS, TRUST_ANCHOR_ID, TRUST_ANCHOR_NEGOTIATION, TrustAnchorRange,
+};
 pub use tai::{NOTE_NAME_PREFIX, TrustAnchorId, serial_number, split_serial};
