@@ -78,9 +78,9 @@ trap 'exit 130' INT TERM
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 dns01="${ARBOR_TEST_DNS01:-1}"
 [[ "$against" == pebble ]] && dns01=1
-# The peer steps, in order (tests/peers/STEP.sh). Pebble 2.4 refuses IP identifiers ("will
-# not issue certificates for a bare IP address"), has no ARI and no keys from arbor's EAB
-# tool, so certbot-ip, certbot-ari and certbot-eab run against arbor only.
+# The peer steps, in order (tests/peers/STEP.sh). Pebble 2.4 copies an IP identifier into
+# the subject CN, which certbot 5.8 then reads as a DNS name and rejects after issuance; it
+# has no ARI and no keys from arbor's EAB tool: certbot-ip/-ari/-eab run against arbor only.
 steps=(certbot)
 [[ "$against" == arbor ]] && steps+=(certbot-ip certbot-ari certbot-eab)
 steps+=(lego)
