@@ -191,3 +191,6 @@ fn check_cosignatures(
     }
     Ok(signers)
 }
+
+#[cfg(test)]
+mod tests;
