@@ -424,3 +424,36 @@ fn unsorted_duplicate_and_trailing_rejected() {
     let err = verify(&inner, &ca, &policy, &TrustedSubtrees(vec![t]), NOW).unwrap_err();
     assert_eq!(err, VerifyError::TrailingData(1, "MTCProof"));
 }
+
+/// Every single-bit change anywhere in a certificate must fail verification (every byte
+/// is either structure, hashed into the leaf, part of the proof, or signed) without panics.
+#[test]
+fn every_bit_flip_is_rejected() {
+    let Some(d) = dir() else { return };
+    let ca = CaCertificate::from_der(&read(&d, "ca.der")).unwrap();
+    let policy = CosignerPolicy::new();
+    let lm = read(&d, "landmark_32.der");
+    let trusted = TrustedSubtrees(vec![own_subtree(&lm)]);
+    assert!(verify(&lm, &ca, &policy, &trusted, NOW).is_ok());
+    let mut reasons = std::collections::BTreeMap::<String, usize>::new();
+    for bit in 0..lm.len() * 8 {
+        let mut x = lm.clone();
+        x[bit / 8] ^= 1 << (bit % 8);
+        let err =
+            verify(&x, &ca, &policy, &trusted, NOW).expect_err(&format!("bit {bit} accepted"));
+        let name = format!("{err:?}");
+        *reasons
+            .entry(name.split([' ', '(', '{']).next().unwrap_or("").to_string())
+            .or_default() += 1;
+    }
+    println!("landmark_32.der bit flips by reason: {reasons:?}");
+    let sa = read(&d, "standalone_ca_only.der");
+    for byte in 0..sa.len() {
+        let mut x = sa.clone();
+        x[byte] ^= 0x01;
+        assert!(
+            verify(&x, &ca, &policy, &TrustedSubtrees::default(), NOW).is_err(),
+            "byte {byte} accepted"
+        );
+    }
+}
