@@ -3,8 +3,9 @@
 //!
 //! The window opens two thirds into the certificate's lifetime and closes at three
 //! quarters (for 90 days: days 60–67.5), so renewals spread out before expiry. A revoked
-//! certificate gets a window that starts at its revocation time and lasts an hour, so a
-//! client polling ARI renews at once (§4.2: a window in the past means "renew now").
+//! certificate gets a window that lies wholly before its revocation time: a client picks a
+//! random point inside the window (§4.2) and renews once it has passed, so only a window
+//! entirely in the past means "renew now".
 
 use crate::error::Result;
 use crate::{Ra, RaError};
@@ -59,8 +60,8 @@ pub struct RenewalWindow {
 pub fn window_for(c: &CertificateRecord) -> RenewalWindow {
     if let Some(at) = c.revoked_at {
         return RenewalWindow {
-            start: at,
-            end: at + 3_600,
+            start: at - 3_600,
+            end: at - 1_800,
         };
     }
     let life = (c.not_after - c.not_before + 1).max(1);
