@@ -1,0 +1,41 @@
+//! The MTC issuance log service (draft-ietf-plants-merkle-tree-certs §5,
+//! c2sp.org/mtc-tlog): a durable, never-forking, Sunlight-style sequencer over
+//! c2sp.org/tlog-tiles storage, landmark allocation, HTTP serving, and an
+//! independent c2sp.org/tlog-witness cosigner.
+//!
+//! - [`storage`]: the object-store and lock-backend traits; filesystem
+//!   backends; in-memory and fault-injecting fakes.
+//! - [`log`], [`sequencer`]: creating/opening a log (start-up checks and
+//!   recovery), submitting entries, sequencing rounds.
+//! - [`landmark`]: landmark allocation, the landmark document, landmark proofs.
+//! - [`check`]: the full-log invariant checker.
+//! - [`http`]: the axum router for `/mtc`.
+//! - [`witness`], [`witness_client`]: the witness service and the log's client.
+
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod landmark;
+pub mod log;
+pub mod reader;
+pub mod sequencer;
+pub mod signer;
+pub mod staging;
+pub mod storage;
+pub mod tree;
+pub mod witness;
+pub mod witness_client;
+
+pub use check::check_log;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{LogError, StorageError};
+pub use http::{MtcSite, router};
+pub use landmark::{Landmark, LandmarkProof, LandmarkStatus};
+pub use log::{IssuanceLog, LogConfig, PublishedCheckpoint};
+pub use sequencer::{Sequenced, SignedSubtree};
+pub use signer::{Ed25519MessageSigner, LogKeys, WitnessEndpoint};
+pub use storage::fs::{FileLock, FsStorage};
+pub use storage::{LockBackend, LogStorage};

@@ -1,0 +1,107 @@
+//! Signing keys of an issuance log. The checkpoint carries the log's Ed25519
+//! note signature (c2sp.org/tlog-tiles requires one for public logs) and the CA
+//! cosigner's `subtree/v1` cosignature (c2sp.org/mtc-tlog); certificates carry
+//! `subtree/v1` subtree signatures with timestamp 0 (draft §5.4.1). The CA
+//! cosigner is any [`MessageSigner`], so the ML-DSA-44 key from `arbor-mtc`
+//! plugs in; [`Ed25519MessageSigner`] is the built-in one (tests, demos).
+
+use std::sync::Arc;
+
+use arbor_mtc::TrustAnchorId;
+use arbor_tlog::NoteError;
+use arbor_tlog::cosignature::{MessageSigner, MessageVerifier};
+use arbor_tlog::keys::Ed25519Signer;
+use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+
+/// A cosigner key usable from any thread.
+pub type SharedMessageSigner = Arc<dyn MessageSigner + Send + Sync>;
+
+/// Adapts a shared signer to the by-value `MessageSigner` arbor-tlog wraps.
+#[derive(Clone)]
+pub struct SharedSigner(pub SharedMessageSigner);
+
+impl MessageSigner for SharedSigner {
+    fn sign_message(&self, msg: &[u8]) -> Result<Vec<u8>, NoteError> {
+        self.0.sign_message(msg)
+    }
+    fn public_key(&self) -> &[u8] {
+        self.0.public_key()
+    }
+}
+
+/// Raw Ed25519 over the message (a `subtree/v1` signer for tests and demos;
+/// mtc-tlog deployments use ML-DSA-44).
+pub struct Ed25519MessageSigner {
+    key: Ed25519KeyPair,
+    public: Vec<u8>,
+}
+
+impl Ed25519MessageSigner {
+    /// From a 32-byte seed.
+    pub fn from_seed(seed: &[u8]) -> Result<Self, NoteError> {
+        let key =
+            Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| NoteError::BadKey("seed"))?;
+        let public = key.public_key().as_ref().to_vec();
+        Ok(Self { key, public })
+    }
+
+    /// The matching verifier.
+    pub fn verifier(&self) -> Ed25519MessageVerifier {
+        Ed25519MessageVerifier(self.public.clone())
+    }
+}
+
+impl MessageSigner for Ed25519MessageSigner {
+    fn sign_message(&self, msg: &[u8]) -> Result<Vec<u8>, NoteError> {
+        Ok(self.key.sign(msg).as_ref().to_vec())
+    }
+    fn public_key(&self) -> &[u8] {
+        &self.public
+    }
+}
+
+/// Verifier for [`Ed25519MessageSigner`].
+#[derive(Debug, Clone)]
+pub struct Ed25519MessageVerifier(pub Vec<u8>);
+
+impl MessageVerifier for Ed25519MessageVerifier {
+    fn verify_message(&self, msg: &[u8], sig: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ED25519, &self.0)
+            .verify(msg, sig)
+            .is_ok()
+    }
+    fn public_key(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// The keys a log signs with.
+#[derive(Clone)]
+pub struct LogKeys {
+    /// The log's Ed25519 note key; its name must be the log origin.
+    pub log_key: Arc<Ed25519Signer>,
+    /// The CA cosigner key (cosigner ID = CA ID).
+    pub ca_cosigner: SharedMessageSigner,
+}
+
+/// An external cosigner the log asks for signatures (tlog-witness).
+#[derive(Debug, Clone)]
+pub struct WitnessEndpoint {
+    /// URL prefix; the log POSTs to `<prefix>/add-checkpoint` and `<prefix>/sign-subtree`.
+    pub url: String,
+    /// The witness's cosigner ID (its note name is `oid/1.3.6.1.4.1.<id>`).
+    pub cosigner_id: TrustAnchorId,
+}
+
+/// A shared verifier (adapts `Arc<dyn MessageVerifier>` to the by-value trait).
+#[derive(Clone)]
+pub struct SharedVerifier(pub Arc<dyn MessageVerifier + Send + Sync>);
+
+impl MessageVerifier for SharedVerifier {
+    fn verify_message(&self, msg: &[u8], sig: &[u8]) -> bool {
+        self.0.verify_message(msg, sig)
+    }
+    fn public_key(&self) -> &[u8] {
+        self.0.public_key()
+    }
+}
