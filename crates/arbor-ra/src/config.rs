@@ -20,6 +20,12 @@ pub struct RaConfig {
     /// Issuer domain names this CA recognises in CAA `issue`/`issuewild` (RFC 8659 §4.2),
     /// also shown as `meta.caaIdentities`.
     pub caa_identities: Vec<String>,
+    /// Test mode only: finalize answers `processing` and issues in the background after
+    /// this many milliseconds, so clients must poll (with `Retry-After`).
+    pub async_finalize_ms: Option<u64>,
+    /// Test mode only: percent of reusable authorizations actually reused (Pebble's
+    /// `PEBBLE_AUTHZREUSE`); 100 = always.
+    pub authz_reuse_percent: u8,
     /// Rate limits (stored, so they survive restarts).
     pub rate_limits: RateLimits,
     /// Whether accounts must agree to the terms of service.
@@ -43,6 +49,8 @@ impl Default for RaConfig {
             profiles: vec![Profile::classic(), Profile::shortlived()],
             default_profile: "classic".into(),
             rate_limits: RateLimits::default(),
+            async_finalize_ms: None,
+            authz_reuse_percent: 100,
             caa_identities: vec!["arbor.test".into()],
             terms_of_service: None,
             external_account_required: false,

@@ -64,6 +64,17 @@ impl Ra {
                 "order is already processing a finalize request".into(),
             ));
         }
+        if let Some(ms) = self.inner.cfg.async_finalize_ms {
+            // Test mode: answer `processing` now and issue later, as a slow CA would. The
+            // order is durable in `processing`, so a crash meanwhile is resumed by recover().
+            let ra = self.clone();
+            let pending = order.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                let _ = ra.issue(pending).await;
+            });
+            return Ok(order);
+        }
         self.issue(order).await
     }
 

@@ -81,7 +81,11 @@ impl Ra {
                 .store
                 .find_reusable_authz(&acct.id, ident, now, true)
                 .await?
-                .filter(|a| a.wildcard == wildcard);
+                .filter(|a| a.wildcard == wildcard)
+                .filter(|_| {
+                    let pct = self.inner.cfg.authz_reuse_percent;
+                    pct >= 100 || rand::random_range(0..100u8) < pct
+                });
             let authz = match reused {
                 Some(a) => a,
                 None => {

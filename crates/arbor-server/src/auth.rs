@@ -136,7 +136,13 @@ pub async fn authenticate(
         }
     }
     match jws.protected.nonce.as_deref() {
-        Some(n) if state.nonces.redeem(n) => {}
+        Some(n) if state.nonces.redeem(n) => {
+            if crate::state::HostileKnobs::roll(state.cfg.hostile.nonce_reject_percent) {
+                return Err(ApiError::BadNonce(
+                    "nonce rejected by the hostile test mode; retry with the fresh one".into(),
+                ));
+            }
+        }
         Some(_) => {
             return Err(ApiError::BadNonce(
                 "JWS nonce is unknown, expired or already used".into(),

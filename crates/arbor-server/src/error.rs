@@ -35,6 +35,9 @@ pub enum ApiError {
     MethodNotAllowed(&'static str),
     #[error("{0}")]
     ExternalAccountBinding(String),
+    /// Service unavailable for now (503 + Retry-After).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// The status, problem document and any extra `Location` header for an error.
@@ -148,6 +151,7 @@ pub fn problem_for(e: &ApiError) -> (StatusCode, Problem, Option<String>) {
             simple(S::METHOD_NOT_ALLOWED, P::Malformed, (*d).to_string())
         }
         ApiError::ExternalAccountBinding(d) => simple(S::UNAUTHORIZED, P::Unauthorized, d.clone()),
+        ApiError::Unavailable(d) => simple(S::SERVICE_UNAVAILABLE, P::ServerInternal, d.clone()),
     }
 }
 

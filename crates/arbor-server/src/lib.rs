@@ -14,4 +14,4 @@ pub mod routes;
 pub mod state;
 
 pub use listener::{serve_http, serve_https, tls_config};
-pub use state::{AppState, FrontEndConfig};
+pub use state::{AppState, FrontEndConfig, HostileKnobs};

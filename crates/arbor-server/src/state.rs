@@ -4,6 +4,38 @@ use crate::nonce::NonceStore;
 use arbor_ra::Ra;
 use std::sync::Arc;
 
+/// Hostile-CA test knobs (never in production): they make the server behave like the
+/// worst conforming CA so clients prove their retry logic (Pebble's PEBBLE_WFE_* in spirit).
+#[derive(Debug, Clone, Default)]
+pub struct HostileKnobs {
+    /// Percent of valid nonces rejected with `badNonce`.
+    pub nonce_reject_percent: u8,
+    /// Percent of POSTs answered `503` + `Retry-After` before any processing.
+    pub unavailable_percent: u8,
+    /// Shuffle identifiers, authorizations and challenges in every response.
+    pub shuffle: bool,
+    /// Send `Retry-After` as an HTTP-date half of the time (else delta-seconds).
+    pub mixed_retry_after: bool,
+}
+
+impl HostileKnobs {
+    /// Whether a `percent` chance fires.
+    pub fn roll(percent: u8) -> bool {
+        percent > 0 && rand::random_range(0..100u8) < percent
+    }
+
+    /// A `Retry-After` value for `secs`, in either RFC 9110 form when mixing.
+    pub fn retry_after(&self, secs: u64) -> String {
+        if self.mixed_retry_after && rand::random::<bool>() {
+            httpdate::fmt_http_date(
+                std::time::SystemTime::now() + std::time::Duration::from_secs(secs + 1),
+            )
+        } else {
+            secs.to_string()
+        }
+    }
+}
+
 /// Front-end settings (directory `meta`, limits).
 #[derive(Debug, Clone)]
 pub struct FrontEndConfig {
@@ -17,6 +49,8 @@ pub struct FrontEndConfig {
     pub max_body: usize,
     /// Base URL of the plain-HTTP listener for AIA and CRLs.
     pub public_http_base: String,
+    /// Test mode only.
+    pub hostile: HostileKnobs,
 }
 
 impl Default for FrontEndConfig {
@@ -27,6 +61,7 @@ impl Default for FrontEndConfig {
             caa_identities: Vec::new(),
             max_body: 50_000,
             public_http_base: "http://127.0.0.1:14080".into(),
+            hostile: HostileKnobs::default(),
         }
     }
 }

@@ -57,7 +57,28 @@ impl TestCa {
         Self::start_full(ra, ResolverConfig::Server(dns), tls_port).await
     }
 
+    /// Starts a hostile CA (test knobs on) resolving every name to 127.0.0.1.
+    pub async fn start_hostile(ra: RaConfig, knobs: arbor_server::HostileKnobs) -> TestCa {
+        Self::start_opts(
+            ra,
+            ResolverConfig::Fixed("127.0.0.1".parse().expect("addr")),
+            5001,
+            knobs,
+        )
+        .await
+    }
+
     async fn start_full(ra: RaConfig, resolver: ResolverConfig, tls_port: u16) -> TestCa {
+        Self::start_opts(ra, resolver, tls_port, Default::default()).await
+    }
+
+    /// Starts a CA with every option given.
+    pub async fn start_opts(
+        ra: RaConfig,
+        resolver: ResolverConfig,
+        tls_port: u16,
+        hostile: arbor_server::HostileKnobs,
+    ) -> TestCa {
         let dir = tempfile::tempdir().expect("temp dir");
         let responder = Http01Responder::start("127.0.0.1:0".parse().expect("addr"))
             .await
@@ -69,6 +90,7 @@ impl TestCa {
             tls_port,
             resolver,
             ra,
+            hostile,
             clock.clone(),
         )
         .await;
@@ -93,6 +115,7 @@ impl TestCa {
         tls_port: u16,
         resolver: ResolverConfig,
         ra: RaConfig,
+        hostile: arbor_server::HostileKnobs,
         clock: Arc<TestClock>,
     ) -> Running {
         start(StartOptions {
@@ -109,7 +132,10 @@ impl TestCa {
                 max_body: 64 * 1024,
             },
             ra,
-            front_end: FrontEndConfig::default(),
+            front_end: FrontEndConfig {
+                hostile,
+                ..FrontEndConfig::default()
+            },
             server_names: vec!["localhost".into()],
             server_ips: vec!["127.0.0.1".parse().expect("addr")],
             organization: "Arbor Test CA".into(),

@@ -7,8 +7,8 @@
 
 use crate::config::{ServeConfig, parse_duration};
 use arbor_ra::{RaConfig, SystemClock};
-use arbor_server::FrontEndConfig;
 use arbor_server::app::StartOptions;
+use arbor_server::{FrontEndConfig, HostileKnobs};
 use arbor_va::{ResolverConfig, VaConfig};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -75,6 +75,10 @@ fn merged(args: &ServeArgs) -> Result<ServeConfig, String> {
 /// Runs the CA until killed.
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     let cfg = merged(&args)?;
+    if cfg.production && cfg.test_knobs.is_some() {
+        return Err("[test_knobs] are refused in production mode".into());
+    }
+    let knobs = cfg.test_knobs.clone().unwrap_or_default();
     let resolver = match (cfg.resolve_all_to, cfg.dns_server) {
         (Some(ip), _) => ResolverConfig::Fixed(ip),
         (None, Some(s)) => ResolverConfig::Server(s),
@@ -104,6 +108,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             caa_identities: cfg.caa_identities.clone(),
             default_profile: cfg.default_profile.clone(),
             terms_of_service: cfg.terms_of_service.clone(),
+            async_finalize_ms: knobs.async_finalize_ms,
+            authz_reuse_percent: knobs.authz_reuse_percent.unwrap_or(100).min(100),
             ..RaConfig::default()
         },
         front_end: FrontEndConfig {
@@ -112,6 +118,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             caa_identities: cfg.caa_identities.clone(),
             max_body: cfg.max_body,
             public_http_base: cfg.public_http_base.clone(),
+            hostile: HostileKnobs {
+                nonce_reject_percent: knobs.nonce_reject_percent.min(100),
+                unavailable_percent: knobs.unavailable_percent.min(100),
+                shuffle: knobs.shuffle,
+                mixed_retry_after: knobs.mixed_retry_after,
+            },
         },
         server_names: cfg.server_names.clone(),
         server_ips: cfg.server_ips.clone(),

@@ -80,6 +80,24 @@ impl RateLimitsConfig {
     }
 }
 
+/// `[test_knobs]`: a hostile CA for testing clients (refused in production mode).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestKnobs {
+    /// Percent of valid nonces rejected with badNonce.
+    pub nonce_reject_percent: u8,
+    /// Percent of POSTs answered 503 + Retry-After.
+    pub unavailable_percent: u8,
+    /// Shuffle identifiers, authorizations and challenges.
+    pub shuffle: bool,
+    /// Retry-After as HTTP-date half of the time.
+    pub mixed_retry_after: bool,
+    /// Finalize answers `processing`, issuing after this many milliseconds.
+    pub async_finalize_ms: Option<u64>,
+    /// Percent of reusable authorizations reused (default 100).
+    pub authz_reuse_percent: Option<u8>,
+}
+
 /// One `[profiles.NAME]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +138,8 @@ pub struct ServeConfig {
     /// Names and addresses on the CA's own HTTPS certificate.
     pub server_names: Vec<String>,
     pub server_ips: Vec<IpAddr>,
+    /// Hostile-CA knobs for client testing; refused when `production = true`.
+    pub test_knobs: Option<TestKnobs>,
     /// Require external account binding for new accounts (`arbor admin eab add`).
     pub external_account_required: bool,
     /// Rate limits; see `[rate_limits]`. Without the table, production mode uses Let's
@@ -153,6 +173,7 @@ impl Default for ServeConfig {
             tls_port: 5001,
             production: false,
             external_account_required: false,
+            test_knobs: None,
             rate_limits: None,
             validation_timeout: "10s".into(),
             server_names: vec!["localhost".into()],

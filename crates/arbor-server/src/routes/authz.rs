@@ -60,11 +60,11 @@ pub async fn post_authz(
         },
     };
     let url = render::authz_url(&req.base, &authz.id);
-    Ok(json(
-        StatusCode::OK,
-        &render::authz(&req.base, &authz),
-        Some(&url),
-    ))
+    let mut view = render::authz(&req.base, &authz);
+    if state.cfg.hostile.shuffle {
+        crate::routes::order::shuffle(&mut view.challenges);
+    }
+    Ok(json(StatusCode::OK, &view, Some(&url)))
 }
 
 /// POST /acme/chall/{authz}/{chall}: POST-as-GET, or `{}` to ask for validation.

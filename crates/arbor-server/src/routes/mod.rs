@@ -69,7 +69,19 @@ async fn method_not_allowed() -> ApiError {
 
 async fn acme_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let base = base_url(req.headers(), req.uri()).ok();
-    let mut resp = next.run(req).await;
+    let hostile = &state.cfg.hostile;
+    let mut resp = if req.method() == axum::http::Method::POST
+        && crate::state::HostileKnobs::roll(hostile.unavailable_percent)
+    {
+        let mut r = ApiError::Unavailable("temporarily unavailable (hostile test mode)".into())
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&hostile.retry_after(1)) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    } else {
+        next.run(req).await
+    };
     let h = resp.headers_mut();
     if !h.contains_key(&REPLAY_NONCE)
         && let Ok(v) = HeaderValue::from_str(&state.nonces.issue())

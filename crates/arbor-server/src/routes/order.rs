@@ -13,18 +13,29 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 
 /// Seconds a client should wait before polling a `processing` order.
-pub const PROCESSING_RETRY_AFTER: &str = "1";
+pub const PROCESSING_RETRY_AFTER: u64 = 1;
 
-fn order_response(base: &str, status: StatusCode, o: &OrderRecord) -> Response {
+fn order_response(state: &AppState, base: &str, status: StatusCode, o: &OrderRecord) -> Response {
     let url = render::order_url(base, &o.id);
-    let mut r = json(status, &render::order(base, o), Some(&url));
+    let mut view = render::order(base, o);
+    if state.cfg.hostile.shuffle {
+        shuffle(&mut view.identifiers);
+        shuffle(&mut view.authorizations);
+    }
+    let mut r = json(status, &view, Some(&url));
     if o.status == OrderStatus::Processing {
-        r.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(PROCESSING_RETRY_AFTER),
-        );
+        let v = state.cfg.hostile.retry_after(PROCESSING_RETRY_AFTER);
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
     }
     r
+}
+
+/// Shuffles a list (hostile test mode: clients must not rely on order).
+pub fn shuffle<T>(v: &mut [T]) {
+    use rand::seq::SliceRandom;
+    v.shuffle(&mut rand::rng());
 }
 
 /// POST /acme/new-order
@@ -37,7 +48,12 @@ pub async fn new_order(
     let req = authenticate(&state, &headers, &uri, body, KeyMode::Kid).await?;
     let payload: NewOrderRequest = req.payload()?;
     let (order, _) = state.ra.new_order(req.account()?, &payload).await?;
-    Ok(order_response(&req.base, StatusCode::CREATED, &order))
+    Ok(order_response(
+        &state,
+        &req.base,
+        StatusCode::CREATED,
+        &order,
+    ))
 }
 
 /// POST /acme/order/{id} (POST-as-GET)
@@ -55,7 +71,7 @@ pub async fn get_order(
         ));
     }
     let order = state.ra.get_order(req.account()?, &id).await?;
-    Ok(order_response(&req.base, StatusCode::OK, &order))
+    Ok(order_response(&state, &req.base, StatusCode::OK, &order))
 }
 
 /// POST /acme/order/{id}/finalize
@@ -76,5 +92,5 @@ pub async fn finalize(
     let acct = req.account()?;
     let acct_url = render::account_url(&req.base, &acct.id);
     let order = state.ra.finalize(acct, &id, &csr, &acct_url).await?;
-    Ok(order_response(&req.base, StatusCode::OK, &order))
+    Ok(order_response(&state, &req.base, StatusCode::OK, &order))
 }
