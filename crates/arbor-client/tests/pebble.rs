@@ -455,7 +455,10 @@ async fn key_change_deactivate_and_problems() {
         .load_account(SigningKey::from_pem(&new_pem).expect("pem"), acct.url())
         .await
         .expect("stored key + URL load");
-    assert_eq!(loaded.object().status, arbor_proto::objects::AccountStatus::Valid);
+    assert_eq!(
+        loaded.object().status,
+        arbor_proto::objects::AccountStatus::Valid
+    );
     let gone = client
         .find_account(SigningKey::from_pem(&old_pem).expect("pem"))
         .await
