@@ -161,6 +161,19 @@ impl AcmeClient {
         })
     }
 
+    /// An unauthenticated GET (e.g. RFC 9773 `renewalInfo`); returns the reply if its
+    /// status is 2xx, else the typed error.
+    pub async fn get(&self, url: &str) -> Result<RawResponse, ClientError> {
+        self.count_request();
+        let resp = self.inner.http.get(url).send().await?;
+        let raw = RawResponse::read(url, resp).await?;
+        if (200..300).contains(&raw.status) {
+            Ok(raw)
+        } else {
+            Err(raw.into_error())
+        }
+    }
+
     /// Sends a JWS-signed POST to `url`; `sign` builds the JWS for a given nonce. Retries on
     /// `badNonce`; returns the reply if its status is 2xx, else the typed error.
     pub async fn post_with<F>(

@@ -34,6 +34,12 @@ impl std::fmt::Debug for NewCsr {
 /// Makes a fresh P-256 key and a CSR for `identifiers` (`dns` and `ip` types).
 pub fn csr_p256(identifiers: &[Identifier]) -> Result<NewCsr, ClientError> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    csr_with_key(identifiers, &key)
+}
+
+/// A CSR for `identifiers` signed by an existing key (the cron client keeps the key on
+/// disk before it finalizes, so a crash never loses it).
+pub fn csr_with_key(identifiers: &[Identifier], key: &KeyPair) -> Result<NewCsr, ClientError> {
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     if let Some(first) = identifiers.first()
@@ -46,7 +52,7 @@ pub fn csr_p256(identifiers: &[Identifier]) -> Result<NewCsr, ClientError> {
         .iter()
         .map(san_for)
         .collect::<Result<Vec<_>, _>>()?;
-    let csr = params.serialize_request(&key)?;
+    let csr = params.serialize_request(key)?;
     Ok(NewCsr {
         der: csr.der().to_vec(),
         key_pem: key.serialize_pem(),

@@ -13,6 +13,7 @@ pub mod account;
 pub mod bench;
 pub mod client;
 pub mod cpu;
+pub mod cron;
 pub mod csr;
 pub mod error;
 pub mod flow;

@@ -1,0 +1,111 @@
+//! Installing an issued certificate: `key.pem` (mode `key_mode`, default 0600),
+//! `cert.pem` (end-entity), `chain.pem` (issuers) and `fullchain.pem` (both, RFC 8555 §9.1
+//! order) in `output_dir`, each written atomically with the configured mode and numeric
+//! owner/group; then the `deploy_hook`, run with `ARBOR_CERT_NAME` and `ARBOR_OUTPUT_DIR`.
+
+use crate::cron::config::CertConfig;
+use crate::cron::error::CronError;
+use crate::cron::hook::run_hook;
+use crate::cron::state::write_atomic;
+use base64ct::{Base64, Encoding};
+use std::path::Path;
+
+/// Default mode of key.pem.
+pub const DEFAULT_KEY_MODE: u32 = 0o600;
+/// Default mode of the certificate files.
+pub const DEFAULT_CERT_MODE: u32 = 0o644;
+
+/// Encodes one DER certificate as PEM (RFC 7468 §5, 64-character lines).
+pub fn cert_pem(der: &[u8]) -> String {
+    let b64 = Base64::encode_string(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+/// Writes the four files of `cert` from the key and the DER chain (end-entity first).
+pub fn install_files(cert: &CertConfig, key_pem: &str, chain: &[Vec<u8>]) -> Result<(), CronError> {
+    let Some((leaf, issuers)) = chain.split_first() else {
+        return Err(CronError::BadCertificate("empty chain".into()));
+    };
+    let dir = &cert.output_dir;
+    std::fs::create_dir_all(dir).map_err(CronError::io("create directory", dir))?;
+    let leaf_pem = cert_pem(leaf);
+    let chain_pem: String = issuers.iter().map(|d| cert_pem(d)).collect();
+    let full = format!("{leaf_pem}{chain_pem}");
+    let key_mode = cert.key_mode.unwrap_or(DEFAULT_KEY_MODE);
+    let cert_mode = cert.cert_mode.unwrap_or(DEFAULT_CERT_MODE);
+    // The key first: a reader that sees a new cert.pem also finds its key.
+    for (name, body, mode) in [
+        ("key.pem", key_pem, key_mode),
+        ("cert.pem", leaf_pem.as_str(), cert_mode),
+        ("chain.pem", chain_pem.as_str(), cert_mode),
+        ("fullchain.pem", full.as_str(), cert_mode),
+    ] {
+        let path = dir.join(name);
+        write_atomic(&path, body.as_bytes(), mode)?;
+        chown(&path, cert)?;
+    }
+    Ok(())
+}
+
+fn chown(path: &Path, cert: &CertConfig) -> Result<(), CronError> {
+    if cert.owner.is_none() && cert.group.is_none() {
+        return Ok(());
+    }
+    std::os::unix::fs::chown(path, cert.owner, cert.group).map_err(CronError::io("chown", path))
+}
+
+/// Runs the deploy hook, if configured.
+pub async fn deploy(cert: &CertConfig) -> Result<(), CronError> {
+    let Some(cmd) = &cert.deploy_hook else {
+        return Ok(());
+    };
+    let dir = cert.output_dir.to_string_lossy();
+    run_hook(
+        cmd,
+        &[
+            ("ARBOR_CERT_NAME", cert.name.as_str()),
+            ("ARBOR_OUTPUT_DIR", &dir),
+        ],
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn files_and_modes() {
+        let d = tempfile::tempdir().unwrap();
+        let mut c = crate::cron::config::Config::parse(
+            &format!(
+                "directory = \"https://ca/dir\"\nstate_dir = \"s\"\n[[certificate]]\nname = \"a\"\nidentifiers = [\"a.example\"]\noutput_dir = \"{}\"\ncert_mode = 0o640\n",
+                d.path().join("live").display()
+            ),
+            d.path(),
+        )
+        .unwrap();
+        let c = c.certificates.remove(0);
+        install_files(&c, "KEY", &[vec![1, 2, 3], vec![4, 5]]).unwrap();
+        let mode = |n: &str| {
+            std::fs::metadata(c.output_dir.join(n))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("key.pem"), 0o600);
+        assert_eq!(mode("cert.pem"), 0o640);
+        let full = std::fs::read_to_string(c.output_dir.join("fullchain.pem")).unwrap();
+        assert_eq!(full.matches("BEGIN CERTIFICATE").count(), 2);
+        let chain = std::fs::read_to_string(c.output_dir.join("chain.pem")).unwrap();
+        assert!(chain.contains("BAU="), "{chain}");
+    }
+}
