@@ -7,13 +7,11 @@
 //! (`"<number> <size> <expiry>\n"` lines), and the published document is
 //! `"<latest>\n"` followed by `"<size> <expiry>\n"` for landmarks latest,
 //! latest-1, … down to the first expired one.
-//!
-//! Deviation: the document is rendered here until `arbor-mtc` exports its
-//! landmark-document type; the text format is the one `mtcs` 0.3.1 parses.
 
 use std::sync::Arc;
 
 use arbor_mtc::TrustAnchorId;
+use arbor_mtc::formats::{Landmark as MtcLandmark, LandmarkDocument};
 use arbor_tlog::cosignature::subtree_v1_message;
 use arbor_tlog::{Hash, cover, subtree_hash, subtree_inclusion_proof};
 
@@ -73,17 +71,23 @@ pub struct LandmarkProof {
     pub inclusion_proof: Vec<Hash>,
 }
 
-/// Renders the landmark document.
+/// Renders the landmark document (`arbor_mtc::formats::LandmarkDocument`):
+/// landmarks newest first, down to and including the first expired one.
 pub fn document(landmarks: &[Landmark], now_secs: u64) -> String {
-    let latest = landmarks.last().map_or(0, |l| l.number);
-    let mut out = format!("{latest}\n");
+    let mut doc = LandmarkDocument {
+        landmarks: Vec::new(),
+    };
     for l in landmarks.iter().rev() {
-        out.push_str(&format!("{} {}\n", l.tree_size, l.expiry));
-        if l.expiry <= now_secs {
+        doc.landmarks.push(MtcLandmark {
+            number: l.number,
+            tree_size: l.tree_size,
+            expiry: l.expiry,
+        });
+        if l.expiry < now_secs {
             break;
         }
     }
-    out
+    doc.encode()
 }
 
 /// Persists the landmark list, then the published document.
@@ -266,7 +270,7 @@ impl IssuanceLog {
         let Some(lm) = lms.iter().find(|l| l.tree_size > index) else {
             return Ok(LandmarkStatus::NotYet);
         };
-        if lm.expiry <= self.clock.now_secs() {
+        if lm.expiry < self.clock.now_secs() {
             return Ok(LandmarkStatus::Expired { number: lm.number });
         }
         let subtree = lm
@@ -319,8 +323,11 @@ mod tests {
             document(&l, 1_750_000_000),
             "3\n2122 1799999999\n1024 1790000000\n42 1700000000\n"
         );
+        let doc = document(&l, 1_600_000_000);
+        let parsed = LandmarkDocument::parse(&doc).unwrap();
+        assert!(parsed.reaches_expired(1_600_000_000));
         assert_eq!(
-            document(&l, 1_600_000_000),
+            doc,
             "3\n2122 1799999999\n1024 1790000000\n42 1700000000\n0 0\n"
         );
     }

@@ -36,6 +36,9 @@ pub use http::{MtcSite, router};
 pub use landmark::{Landmark, LandmarkProof, LandmarkStatus};
 pub use log::{IssuanceLog, LogConfig, PublishedCheckpoint};
 pub use sequencer::{Sequenced, SignedSubtree};
-pub use signer::{Ed25519MessageSigner, LogKeys, WitnessEndpoint};
+pub use signer::{
+    Ed25519MessageSigner, Ed25519MessageVerifier, LogKeys, MlDsa44MessageSigner,
+    MlDsa44MessageVerifier, WitnessEndpoint,
+};
 pub use storage::fs::{FileLock, FsStorage};
 pub use storage::{LockBackend, LogStorage};

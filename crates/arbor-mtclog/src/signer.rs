@@ -11,7 +11,10 @@ use arbor_mtc::TrustAnchorId;
 use arbor_tlog::NoteError;
 use arbor_tlog::cosignature::{MessageSigner, MessageVerifier};
 use arbor_tlog::keys::Ed25519Signer;
-use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::{
+    ED25519, Ed25519KeyPair, KeyPair, ML_DSA_44, ML_DSA_44_SIGNING, PqdsaKeyPair, UnparsedPublicKey,
+};
 
 /// A cosigner key usable from any thread.
 pub type SharedMessageSigner = Arc<dyn MessageSigner + Send + Sync>;
@@ -57,6 +60,75 @@ impl MessageSigner for Ed25519MessageSigner {
     }
     fn public_key(&self) -> &[u8] {
         &self.public
+    }
+}
+
+/// ML-DSA-44 over the raw message with an empty context (mtc-tlog cosigners).
+pub struct MlDsa44MessageSigner {
+    key: PqdsaKeyPair,
+    public: Vec<u8>,
+}
+
+impl MlDsa44MessageSigner {
+    /// A fresh key.
+    pub fn generate() -> Result<Self, NoteError> {
+        Self::from_key(
+            PqdsaKeyPair::generate(&ML_DSA_44_SIGNING).map_err(|_| NoteError::SignFailed)?,
+        )
+    }
+
+    /// From a PKCS#8 private key.
+    pub fn from_pkcs8(der: &[u8]) -> Result<Self, NoteError> {
+        Self::from_key(
+            PqdsaKeyPair::from_pkcs8(&ML_DSA_44_SIGNING, der)
+                .map_err(|_| NoteError::BadKey("pkcs8"))?,
+        )
+    }
+
+    fn from_key(key: PqdsaKeyPair) -> Result<Self, NoteError> {
+        let public = key.public_key().as_ref().to_vec();
+        Ok(Self { key, public })
+    }
+
+    /// DER SubjectPublicKeyInfo (for the CA certificate or a relying party).
+    pub fn spki_der(&self) -> Result<Vec<u8>, NoteError> {
+        Ok(self
+            .key
+            .public_key()
+            .as_der()
+            .map_err(|_| NoteError::BadKey("spki"))?
+            .as_ref()
+            .to_vec())
+    }
+}
+
+impl MessageSigner for MlDsa44MessageSigner {
+    fn sign_message(&self, msg: &[u8]) -> Result<Vec<u8>, NoteError> {
+        let mut sig = vec![0; self.key.algorithm().signature_len()];
+        let n = self
+            .key
+            .sign(msg, &mut sig)
+            .map_err(|_| NoteError::SignFailed)?;
+        sig.truncate(n);
+        Ok(sig)
+    }
+    fn public_key(&self) -> &[u8] {
+        &self.public
+    }
+}
+
+/// Verifier for [`MlDsa44MessageSigner`] (raw 1312-byte public key).
+#[derive(Debug, Clone)]
+pub struct MlDsa44MessageVerifier(pub Vec<u8>);
+
+impl MessageVerifier for MlDsa44MessageVerifier {
+    fn verify_message(&self, msg: &[u8], sig: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ML_DSA_44, &self.0)
+            .verify(msg, sig)
+            .is_ok()
+    }
+    fn public_key(&self) -> &[u8] {
+        &self.0
     }
 }
 

@@ -1,0 +1,10 @@
+//! Integration tests of the issuance log (one test binary): sequencing,
+//! concurrency, the Sunlight fault matrix with restart and full-log check,
+//! start-up refusal, landmarks with a driven clock, the witness, HTTP.
+
+mod common;
+mod faults;
+mod landmarks;
+mod sequencing;
+mod serving;
+mod witness;
