@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod formats;
+pub mod policy_file;
 mod tlog;
 pub mod verify;
 pub mod version;

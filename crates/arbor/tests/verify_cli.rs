@@ -1,0 +1,415 @@
+//! `arbor verify` and `arbor log` run as the built binary: verification of the
+//! draft-ietf-plants-merkle-tree-certs -07 vectors (exit codes and reasons), and the
+//! monitor commands against a static tlog-tiles server started in-process, serving a
+//! log generated here with arbor-tlog (300 entries, Ed25519-signed checkpoint).
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use arbor_mtc::MtcCertificate;
+use arbor_tlog::bundle::encode_bundle;
+use arbor_tlog::checkpoint::{Checkpoint, sign_checkpoint};
+use arbor_tlog::keys::Ed25519Signer;
+use arbor_tlog::tile::tiles_to_publish;
+use arbor_tlog::{MemoryTree, consistency_proof, inclusion_proof, leaf_hash};
+
+const VECTORS: &str = "/work/shared/vectors/mtc-plants-07";
+
+fn vector(name: &str) -> PathBuf {
+    Path::new(VECTORS).join(name)
+}
+
+fn arbor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_arbor"))
+        .args(args)
+        .output()
+        .expect("run arbor")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn key_hex(name: &str) -> String {
+    std::fs::read_to_string(vector(&format!("keys/{name}.hex")))
+        .expect("key file")
+        .trim()
+        .to_string()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn verify(cert: &str, extra: &[&str]) -> Output {
+    let cert = vector(cert);
+    let ca = vector("ca.der");
+    let mut args = vec![
+        "verify",
+        "--cert",
+        cert.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    arbor(&args)
+}
+
+/// A policy requiring the CA and both the ECDSA and ML-DSA-65 witnesses, with the
+/// ECDSA key given inline and the ML-DSA-65 key as a relative path.
+fn write_policy(dir: &Path, extra: &str) -> PathBuf {
+    std::fs::write(dir.join("mldsa65.hex"), key_hex("C_32473_2_2")).unwrap();
+    let policy = format!(
+        "required = [\"32473.1\"]\n{extra}\n\
+         [[cosigner]]\nid = \"32473.2.1\"\nkey = \"{}\"\n\
+         [[cosigner]]\nid = \"32473.2.2\"\nkey = \"mldsa65.hex\"\n\
+         [[quorum]]\nthreshold = 2\nmembers = [\"32473.2.1\", \"32473.2.2\"]\n",
+        key_hex("C_32473_2_1")
+    );
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, policy).unwrap();
+    path
+}
+
+#[test]
+fn standalone_with_witness_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write_policy(dir.path(), "");
+    let o = verify("standalone.der", &["--policy", policy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim(),
+        "valid: standalone 0x100000000000a log 1 index 10, subtree [8, 11), by cosigners 32473.1, 32473.2.1, 32473.2.2"
+    );
+    // The CA-only certificate lacks the witnesses this policy wants.
+    let o = verify(
+        "standalone_ca_only.der",
+        &["--policy", policy.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("invalid: cosignatures do not satisfy the policy: at least 2 of [32473.2.1, 32473.2.2] must sign"),
+        "{}",
+        stdout(&o)
+    );
+    // Revoking index 10 of log 1 rejects it.
+    let revoked = write_policy(dir.path(), "[[revoked]]\nlog = 1\nfirst = 9\nlast = 10\n");
+    let o = verify("standalone.der", &["--policy", revoked.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("revoked range"), "{}", stdout(&o));
+}
+
+#[test]
+fn standalone_ca_only_and_time() {
+    let o = verify("standalone_ca_only.der", &[]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(
+        stdout(&o).ends_with("by cosigners 32473.1\n"),
+        "{}",
+        stdout(&o)
+    );
+    // notAfter is 2030-12-31T23:59:59Z.
+    let o = verify("standalone_ca_only.der", &["--now", "2030-12-31T23:59:59Z"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = verify("standalone_ca_only.der", &["--now", "1924992000"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o).trim(),
+        "invalid: certificate expired at 1924991999 (now 1924992000)"
+    );
+}
+
+#[test]
+fn bad_certificates() {
+    let o = verify("bitflip_bad.der", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o).trim(),
+        "invalid: signature by cosigner 32473.1 does not verify over subtree [8, 11) (bad signature, altered certificate or wrong key)"
+    );
+    let o = verify("unused_bit_bad.der", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("invalid: malformed"),
+        "{}",
+        stdout(&o)
+    );
+    let o = verify("plain.pem", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("invalid: not a Merkle Tree Certificate"),
+        "{}",
+        stdout(&o)
+    );
+    // Usage and I/O errors exit 2.
+    let o = verify("does-not-exist.der", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = verify("standalone.der", &["--now", "yesterday"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn landmark_relative() {
+    let good = format!("1:32:34:{}", key_hex("SUBTREE_32_34"));
+    let o = verify("landmark_32.der", &["--trusted-subtree", &good]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim(),
+        "valid: landmark-relative 0x1000000000020 log 1 index 32, subtree [32, 34), by trusted subtree"
+    );
+    // A landmark document names the landmark ([30, 34) is covered by [30, 32) and [32, 34)).
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("landmarks");
+    std::fs::write(&doc, "2\n34 1924991999\n30 1900000000\n0 0\n").unwrap();
+    let o = verify(
+        "landmark_32.der",
+        &[
+            "--trusted-subtree",
+            &good,
+            "--landmarks",
+            doc.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        stdout(&o).trim().ends_with("by landmark 2"),
+        "{}",
+        stdout(&o)
+    );
+    // The same hash from a file.
+    let file = dir.path().join("trusted");
+    std::fs::write(
+        &file,
+        format!(
+            "# log start end hash\n1 32 34 {}\n",
+            key_hex("SUBTREE_32_34")
+        ),
+    )
+    .unwrap();
+    let o = verify(
+        "landmark_32.der",
+        &["--trusted-subtrees", file.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    // A wrong hash, and no hash at all.
+    let mut wrong = key_hex("SUBTREE_32_34").into_bytes();
+    wrong[0] = if wrong[0] == b'0' { b'1' } else { b'0' };
+    let wrong = format!("1:32:34:{}", String::from_utf8(wrong).unwrap());
+    let o = verify("landmark_32.der", &["--trusted-subtree", &wrong]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("invalid: landmark subtree [32, 34) of log 1"),
+        "{}",
+        stdout(&o)
+    );
+    let o = verify("landmark_32.der", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("not a trusted landmark subtree"));
+    // landmark_2121 with its own hash.
+    let t = format!("1:2048:2122:{}", key_hex("SUBTREE_2048_2122"));
+    let o = verify("landmark_2121.der", &["--trusted-subtree", &t]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    // A malformed flag is a usage error.
+    let o = verify("landmark_32.der", &["--trusted-subtree", "1:32:34:zz"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+// ---- arbor log against a static tile server ----
+
+const ORIGIN: &str = "oid/1.3.6.1.4.1.32473.1.0.1";
+const SIZE: u64 = 300;
+
+struct TestLog {
+    files: HashMap<String, Vec<u8>>,
+    tree: MemoryTree,
+    vkey: String,
+}
+
+/// Entries cycle through null and the three vector certificates' log entries.
+fn build_log() -> TestLog {
+    let certs: Vec<Vec<u8>> = ["standalone.der", "landmark_32.der", "landmark_2121.der"]
+        .iter()
+        .map(|f| {
+            let der = std::fs::read(vector(f)).unwrap();
+            let cert = MtcCertificate::from_der(&der).unwrap();
+            cert.log_entry().unwrap().encode().unwrap()
+        })
+        .collect();
+    let entries: Vec<Vec<u8>> = (0..SIZE)
+        .map(|i| match i % 4 {
+            0 => vec![0, 0, 0, 0],
+            k => certs[k as usize - 1].clone(),
+        })
+        .collect();
+    let tree = MemoryTree::from_leaf_hashes(entries.iter().map(|e| leaf_hash(e)));
+    let mut files = HashMap::new();
+    for t in tiles_to_publish(0, SIZE) {
+        files.insert(t.path(), t.read(&tree).unwrap());
+        if t.level == 0 {
+            let first = (t.index * 256) as usize;
+            let bundle = encode_bundle(&entries[first..first + usize::from(t.width)]).unwrap();
+            files.insert(t.entries_path(), bundle);
+        }
+    }
+    let signer = Ed25519Signer::from_seed(ORIGIN, &[7u8; 32]).unwrap();
+    let cp = Checkpoint::new(ORIGIN, SIZE, tree.root());
+    files.insert(
+        "checkpoint".into(),
+        sign_checkpoint(&cp, &[&signer]).unwrap(),
+    );
+    TestLog {
+        files,
+        tree,
+        vkey: signer.verifier_key().to_string(),
+    }
+}
+
+/// Serves `files` under `/mtc/1/` on 127.0.0.1; returns the prefix URL.
+fn serve(files: HashMap<String, Vec<u8>>) -> String {
+    let files = Arc::new(files);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+                let files = files.clone();
+                async move {
+                    let path = uri.path().strip_prefix("/mtc/1/").unwrap_or("");
+                    match files.get(path) {
+                        Some(b) => (axum::http::StatusCode::OK, b.clone()),
+                        None => (axum::http::StatusCode::NOT_FOUND, Vec::new()),
+                    }
+                }
+            });
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    let addr = rx.recv().unwrap();
+    format!("http://{addr}/mtc/1")
+}
+
+fn log_cmd(url: &str, args: &[&str]) -> Output {
+    let mut all = vec!["log", "--url", url];
+    all.extend_from_slice(args);
+    arbor(&all)
+}
+
+#[test]
+fn log_commands() {
+    let log = build_log();
+    let url = serve(log.files.clone());
+    let root = hex(&log.tree.root());
+
+    let o = log_cmd(&url, &["--log-key", &log.vkey, "checkpoint"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("origin: {ORIGIN}\nsize: 300\nroot: {root}\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("log signature: verified ({ORIGIN})")),
+        "{out}"
+    );
+    // Another key under the same name rejects the checkpoint.
+    let other = Ed25519Signer::from_seed(ORIGIN, &[8u8; 32]).unwrap();
+    let o = log_cmd(
+        &url,
+        &["--log-key", &other.verifier_key().to_string(), "checkpoint"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(stdout(&o).starts_with("invalid: checkpoint: no signature from a known key"));
+
+    let o = log_cmd(&url, &["entry", "5"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = stdout(&o);
+    assert!(
+        out.contains("entry 5 of 300\nentry: tbs_cert_entry issuer 32473.1"),
+        "{out}"
+    );
+    assert!(out.contains("validity 1577836800 .. 1924991999"), "{out}");
+    assert!(out.contains(&format!(
+        "inclusion: verified against root {root} of size 300"
+    )));
+    let o = log_cmd(&url, &["entry", "260"]);
+    assert!(stdout(&o).contains("entry: null_entry"), "{}", stdout(&o));
+    let o = log_cmd(&url, &["entry", "300"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    // Inclusion in an older tree, proven consistent with the checkpoint.
+    let o = log_cmd(&url, &["inclusion", "200", "--size", "250"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = stdout(&o);
+    let want = inclusion_proof(&log.tree, 200, 250).unwrap();
+    assert!(out.contains(&format!("inclusion proof ({} hashes):", want.len())));
+    for h in &want {
+        assert!(out.contains(&format!("  {}\n", hex(h))), "{out}");
+    }
+    assert!(
+        out.contains("consistency 250 -> 300 (checkpoint): verified"),
+        "{out}"
+    );
+
+    let o = log_cmd(&url, &["consistency", "100", "299"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = stdout(&o);
+    let want = consistency_proof(&log.tree, 100, 299).unwrap();
+    assert!(out.contains(&format!("consistency proof ({} hashes):", want.len())));
+    for h in &want {
+        assert!(out.contains(&format!("  {}\n", hex(h))), "{out}");
+    }
+    assert!(out.contains(
+        "consistency 100 -> 299: verified\nconsistency 299 -> 300 (checkpoint): verified"
+    ));
+
+    let o = log_cmd(&url, &["verify-all"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "checked 300 entries in 2 bundles: 75 null_entry, 225 tbs_cert_entry, 0 undecodable\n\
+             root from entries: {root} matches the checkpoint\n\
+             root from hash tiles: matches the checkpoint\n"
+        )
+    );
+}
+
+#[test]
+fn log_detects_tampering() {
+    let log = build_log();
+    // Entry 4 (a null entry) becomes a different null-sized entry in the second bundle's
+    // neighbour: replace the first bundle's 5th entry bytes 00 00 00 00 with 00 00 00 01.
+    let mut files = log.files.clone();
+    let bundle = files.get_mut("tile/entries/000").unwrap();
+    let entries: Vec<Vec<u8>> = arbor_tlog::bundle::decode_bundle(bundle)
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| if i == 4 { vec![0, 0, 0, 1] } else { e.to_vec() })
+        .collect();
+    *bundle = encode_bundle(&entries).unwrap();
+    let url = serve(files);
+
+    let o = log_cmd(&url, &["verify-all"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        stdout(&o).starts_with("invalid: root of the 300 fetched entries is "),
+        "{}",
+        stdout(&o)
+    );
+    let o = log_cmd(&url, &["inclusion", "4"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        stdout(&o).starts_with("invalid: inclusion proof of entry 4"),
+        "{}",
+        stdout(&o)
+    );
+    // Untouched entries still prove.
+    let o = log_cmd(&url, &["inclusion", "5"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+}
