@@ -5,8 +5,11 @@
 
 mod cmd_admin;
 mod cmd_bench;
+mod cmd_client;
+mod cmd_log;
 mod cmd_serve;
 mod cmd_testdns;
+mod cmd_verify;
 mod config;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +31,9 @@ enum Cmd {
     /// Run the ACME CA (embedded default: SQLite in ./arbor-data, a generated test
     /// hierarchy, HTTPS on 127.0.0.1:14000).
     Serve(cmd_serve::ServeArgs),
+    /// The ACME client a cron job runs: `arbor client run --config FILE` moves every
+    /// certificate along (new order, pending order, ARI renewal) and exits.
+    Client(cmd_client::ClientArgs),
     /// Operator actions on a CA's data directory (EAB keys).
     Admin(cmd_admin::AdminArgs),
     /// Drive N complete orders against a running ACME CA and print throughput, latency
@@ -36,6 +42,10 @@ enum Cmd {
     /// A scriptable test DNS server (A/AAAA/TXT/CAA/CNAME, SERVFAIL) with an HTTP
     /// management API and a query history, for testing against Arbor on a laptop.
     Testdns(cmd_testdns::TestDnsArgs),
+    /// Verify a Merkle Tree Certificate as a relying party.
+    Verify(cmd_verify::VerifyArgs),
+    /// Inspect and monitor an MTC issuance log.
+    Log(cmd_log::LogArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,16 +67,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let res = rt.block_on(async {
+    let res: Result<u8, String> = rt.block_on(async {
         match cli.cmd {
-            Cmd::Serve(a) => cmd_serve::run(a).await,
-            Cmd::Admin(a) => cmd_admin::run(a).await,
-            Cmd::Testdns(a) => cmd_testdns::run(a).await,
-            Cmd::Bench(a) => cmd_bench::run(a).await.map_err(|e| e.to_string()),
+            Cmd::Serve(a) => cmd_serve::run(a).await.map(|()| 0),
+            Cmd::Client(a) => cmd_client::run(a).await,
+            Cmd::Admin(a) => cmd_admin::run(a).await.map(|()| 0),
+            Cmd::Testdns(a) => cmd_testdns::run(a).await.map(|()| 0),
+            Cmd::Verify(a) => cmd_verify::run(a).await.map(|()| 0),
+            Cmd::Log(a) => cmd_log::run(a).await.map(|()| 0),
+            Cmd::Bench(a) => cmd_bench::run(a)
+                .await
+                .map(|()| 0)
+                .map_err(|e| e.to_string()),
         }
     });
     match res {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("arbor: {e}");
             ExitCode::from(2)
