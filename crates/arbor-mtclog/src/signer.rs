@@ -85,6 +85,29 @@ impl MlDsa44MessageSigner {
         )
     }
 
+    /// From a 32-byte FIPS 204 key-generation seed.
+    pub fn from_seed(seed: &[u8]) -> Result<Self, NoteError> {
+        Self::from_key(
+            PqdsaKeyPair::from_seed(&ML_DSA_44_SIGNING, seed)
+                .map_err(|_| NoteError::BadKey("seed"))?,
+        )
+    }
+
+    /// The private key as PKCS#8 (to store it; mode 0600 is the caller's job).
+    pub fn to_pkcs8(&self) -> Result<Vec<u8>, NoteError> {
+        Ok(self
+            .key
+            .to_pkcs8v1()
+            .map_err(|_| NoteError::BadKey("pkcs8"))?
+            .as_ref()
+            .to_vec())
+    }
+
+    /// The matching verifier.
+    pub fn verifier(&self) -> MlDsa44MessageVerifier {
+        MlDsa44MessageVerifier(self.public.clone())
+    }
+
     fn from_key(key: PqdsaKeyPair) -> Result<Self, NoteError> {
         let public = key.public_key().as_ref().to_vec();
         Ok(Self { key, public })

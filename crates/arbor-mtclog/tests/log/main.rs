@@ -2,6 +2,7 @@
 //! concurrency, the Sunlight fault matrix with restart and full-log check,
 //! start-up refusal, landmarks with a driven clock, the witness, HTTP.
 
+mod certs;
 mod common;
 mod faults;
 mod landmarks;

@@ -15,15 +15,15 @@ use base64ct::{Base64, Encoding};
 
 use crate::common::*;
 
-fn witness_id() -> TrustAnchorId {
+pub fn witness_id() -> TrustAnchorId {
     TrustAnchorId::from_components(&[64500, 7]).unwrap()
 }
 
-fn witness_signer() -> Arc<Ed25519MessageSigner> {
+pub fn witness_signer() -> Arc<Ed25519MessageSigner> {
     Arc::new(Ed25519MessageSigner::from_seed(&[7; 32]).unwrap())
 }
 
-fn witness(env: &Env, storage: MemStorage) -> Witness {
+pub fn witness(env: &Env, storage: MemStorage) -> Witness {
     let cfg = config();
     let s = witness_signer();
     Witness::new(WitnessConfig {
