@@ -3,11 +3,11 @@
 //! installed, and Debian's Pebble when installed. Certificates are checked with the openssl
 //! CLI. Every test is bounded by a timeout.
 
+use arbor_client::AcmeClient;
 use arbor_client::cron::lock::RunLock;
 use arbor_client::cron::manage::Manager;
 use arbor_client::cron::state::{State, StateDir};
 use arbor_client::cron::{Clock, Config, CronError, RunOptions, run_pass};
-use arbor_client::{AcmeClient, ClientError};
 use arbor_proto::ProblemType;
 use arbor_proto::sign::SigningKey;
 use arbor_ra::{Clock as RaClock, RaConfig, SystemClock, TestClock};
@@ -352,7 +352,7 @@ async fn tls_alpn01_standalone_issues() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns01_hook_publishes_into_testdns_and_cleans_up() {
     let dns = arbor_testdns::TestDns::start(
         "127.0.0.1:0".parse().unwrap(),
@@ -408,8 +408,13 @@ curl -sf -H 'Content-Type: application/json' -X POST \
     );
     // The CA asked the DNS server for the TXT record, which is gone again.
     assert!(
-        dns.history_for("_acme-challenge.dns.example.com").len() >= 1,
+        !dns.history_for("_acme-challenge.dns.example.com")
+            .is_empty(),
         "CA queried the TXT record"
+    );
+    assert_eq!(
+        dig_txt(dns.dns_addr.port(), "_acme-challenge.dns.example.com"),
+        ""
     );
 }
 
@@ -643,20 +648,35 @@ async fn lock_blocks_a_concurrent_run_and_exit_codes() {
 
 #[tokio::test]
 async fn bad_tokens_are_never_written() {
+    use arbor_client::cron::config::ChallengeKind;
+    use arbor_client::cron::solvers::Solvers;
     let d = tempfile::tempdir().unwrap();
-    for t in ["../../etc/passwd", "a/b", "tok en", ""] {
-        let r = arbor_client::cron::solvers::http01_webroot::add(d.path(), t, "ka");
-        assert!(matches!(r, Err(CronError::BadToken(_))), "{t:?}");
+    let marker = d.path().join("hook-ran");
+    let text = format!(
+        "directory = \"https://ca.test/dir\"\nstate_dir = \"s\"\n[dns]\nhook = \"touch {}\"\n[[certificate]]\nname = \"w\"\nidentifiers = [\"a.example\"]\nwebroot = \"htdocs\"\noutput_dir = \"o\"\n",
+        marker.display()
+    );
+    let cfg = Config::parse(&text, d.path()).unwrap();
+    for t in ["../../etc/passwd", "a/b", "tok en", "", "tok.en"] {
+        for kind in [
+            ChallengeKind::Http01,
+            ChallengeKind::Dns01,
+            ChallengeKind::TlsAlpn01,
+        ] {
+            let mut s = Solvers::new(&cfg, &cfg.certificates[0]);
+            let r = s.provision(kind, "a.example", t, "ka").await;
+            assert!(
+                matches!(r, Err(CronError::BadToken(_))),
+                "{t:?} {kind:?}: {r:?}"
+            );
+            s.cleanup().await.unwrap();
+        }
     }
     assert!(
-        !d.path().join(".well-known").exists()
-            || std::fs::read_dir(d.path().join(".well-known/acme-challenge"))
-                .map(|r| r.count())
-                .unwrap_or(0)
-                == 0
+        !d.path().join("htdocs").exists(),
+        "nothing written under the web root"
     );
-    let _ = ClientError::NoCertificateInPem;
-    let _: Option<SocketAddr> = None;
+    assert!(!marker.exists(), "the dns hook never ran");
 }
 
 /// BIND started by scripts/bind.sh; stopped on drop.

@@ -337,7 +337,7 @@ impl CertConfig {
             .iter()
             .map(|s| match s.parse::<IpAddr>() {
                 Ok(ip) => arbor_proto::Identifier::ip(ip),
-                Err(_) => arbor_proto::Identifier::dns(&s.to_ascii_lowercase()),
+                Err(_) => arbor_proto::Identifier::dns(s.to_ascii_lowercase()),
             })
             .collect()
     }
