@@ -96,11 +96,26 @@ pub(crate) fn store(
     landmarks: &[Landmark],
     now_secs: u64,
 ) -> Result<(), LogError> {
+    store_state(storage, landmarks)?;
+    store_document(storage, landmarks, now_secs)
+}
+
+/// Persists the landmark list (the durable record; written first).
+fn store_state(storage: &dyn LogStorage, landmarks: &[Landmark]) -> Result<(), LogError> {
     let state: String = landmarks
         .iter()
         .map(|l| format!("{} {} {}\n", l.number, l.tree_size, l.expiry))
         .collect();
     storage.put_mutable(LANDMARK_STATE_PATH, state.as_bytes())?;
+    Ok(())
+}
+
+/// Publishes the landmark document (derived from the list).
+pub(crate) fn store_document(
+    storage: &dyn LogStorage,
+    landmarks: &[Landmark],
+    now_secs: u64,
+) -> Result<(), LogError> {
     storage.put_mutable(LANDMARKS_PATH, document(landmarks, now_secs).as_bytes())?;
     Ok(())
 }
@@ -205,7 +220,19 @@ impl IssuanceLog {
             Ok(lms)
         })
         .await??;
-        *self.landmarks.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(lms);
+        let lms = Arc::new(lms);
+        *self.landmarks.write().unwrap_or_else(|p| p.into_inner()) = lms.clone();
+        // The published document is derived data: bring it up to date with
+        // the durable list (a previous publish may have failed).
+        let (storage, now) = (self.storage.clone(), self.clock.now_secs());
+        tokio::task::spawn_blocking(move || -> Result<(), LogError> {
+            let want = document(&lms, now);
+            if storage.get(LANDMARKS_PATH)?.as_deref() != Some(want.as_bytes()) {
+                store_document(storage.as_ref(), &lms, now)?;
+            }
+            Ok(())
+        })
+        .await??;
         Ok(())
     }
 
@@ -253,13 +280,18 @@ impl IssuanceLog {
             log.sign_landmark(&reader, prev, &mut lm)?;
             let mut all = (*log.landmarks()).clone();
             all.push(lm);
-            store(log.storage.as_ref(), &all, now)?;
+            // Once the list is durable the landmark exists, even if
+            // publishing the document fails (it is re-rendered later).
+            store_state(log.storage.as_ref(), &all)?;
             Ok(all)
         })
         .await??;
         let number = all.last().map(|l| l.number);
-        *self.landmarks.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(all);
+        let all = Arc::new(all);
+        *self.landmarks.write().unwrap_or_else(|p| p.into_inner()) = all.clone();
         w.next_landmark_due = now_ms + self.config.landmark_interval.as_millis() as u64;
+        let storage = self.storage.clone();
+        tokio::task::spawn_blocking(move || store_document(storage.as_ref(), &all, now)).await??;
         Ok(number)
     }
 

@@ -32,6 +32,8 @@ pub const DEFAULT_SEQUENCE_INTERVAL: Duration = Duration::from_millis(100);
 pub const DEFAULT_LANDMARK_INTERVAL: Duration = Duration::from_secs(3600);
 /// Default maximum certificate lifetime, which sets landmark expiry (7 days).
 pub const DEFAULT_MAX_CERT_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Time limit of each witness request.
+pub const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on entries per round.
 pub const DEFAULT_MAX_BATCH: usize = 1 << 17;
 
@@ -193,7 +195,10 @@ impl IssuanceLog {
                 checkpoint: cp,
             })),
             landmarks: RwLock::new(Arc::new(Vec::new())),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .timeout(WITNESS_TIMEOUT)
+                .build()
+                .map_err(|_| LogError::Task)?,
             clock,
             config,
         });
@@ -255,6 +260,15 @@ fn startup(
             open_checkpoint(&b, &[&verifier])
                 .map_err(|e| inconsistent(format!("public checkpoint does not verify: {e}")))?
                 .0
+        }
+        // Creation stores the lock first; finishing it publishes the same
+        // size-0 checkpoint (nothing else can be missing at size 0).
+        None if locked.size == 0 => {
+            storage.put_mutable(CHECKPOINT_PATH, &lock_bytes)?;
+            if storage.get(crate::storage::LANDMARK_STATE_PATH)?.is_none() {
+                landmark::store(storage, &[Landmark::zero()], 0)?;
+            }
+            locked.clone()
         }
         None => return Err(inconsistent("no public checkpoint")),
     };

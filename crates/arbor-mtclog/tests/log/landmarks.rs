@@ -118,3 +118,64 @@ async fn landmarks_follow_the_driven_clock() {
         LandmarkStatus::Covered(_)
     ));
 }
+
+#[tokio::test]
+async fn landmark_write_faults_keep_numbering_and_republish() {
+    use arbor_mtclog::storage::fault::FaultMode;
+    let env = Env::new();
+    let cfg = config();
+    let log = env.create(&cfg).await;
+    submit_round(&log, entries("a", 10)).await;
+    env.clock.advance(cfg.landmark_interval);
+    // The durable list cannot be written: no landmark, retried at the next tick.
+    env.plan.fail_prefix("state/landmarks", FaultMode::Before);
+    assert!(log.tick_landmarks().await.is_err());
+    assert_eq!(log.landmarks().len(), 1);
+    env.plan.clear();
+    assert_eq!(log.tick_landmarks().await.unwrap(), Some(1));
+
+    // The list is written but the document is not: the landmark exists, and
+    // the next start re-publishes the document.
+    submit_round(&log, entries("b", 5)).await;
+    env.clock.advance(cfg.landmark_interval);
+    env.plan.fail_prefix("landmarks", FaultMode::Before);
+    assert!(log.tick_landmarks().await.is_err());
+    env.plan.clear();
+    assert_eq!(log.landmarks().len(), 3);
+    let stale = arbor_mtclog::LogStorage::get(&env.mem, "landmarks")
+        .unwrap()
+        .unwrap();
+    assert!(stale.starts_with(b"1\n"));
+    drop(log);
+    let log = env.open(&cfg).await.unwrap();
+    let doc = arbor_mtclog::LogStorage::get(&env.mem, "landmarks")
+        .unwrap()
+        .unwrap();
+    assert_eq!(doc, log.landmark_document().as_bytes());
+    assert!(doc.starts_with(b"2\n15 "));
+}
+
+#[tokio::test]
+async fn interrupted_create_is_finished_by_open() {
+    use arbor_mtclog::storage::fault::FaultMode;
+    let env = Env::new();
+    let cfg = config();
+    env.plan.fail_prefix("checkpoint", FaultMode::Before);
+    assert!(
+        arbor_mtclog::IssuanceLog::create(
+            cfg.clone(),
+            keys(&cfg),
+            env.storage(),
+            env.lock(),
+            env.clock()
+        )
+        .await
+        .is_err()
+    );
+    env.plan.clear();
+    let log = env.open(&cfg).await.unwrap();
+    assert_eq!(log.checkpoint().checkpoint.size, 0);
+    assert_eq!(log.landmark_document(), "0\n0 0\n");
+    submit_round(&log, entries("a", 3)).await;
+    env.check(&cfg, None);
+}
