@@ -48,6 +48,24 @@ impl Drop for Ca {
 
 impl Ca {
     async fn start(http_port: u16, tls_port: u16, resolver: ResolverConfig) -> Ca {
+        Self::start_with(
+            http_port,
+            tls_port,
+            resolver,
+            RaConfig {
+                rate_limits: arbor_ra::RateLimits::off(),
+                ..RaConfig::default()
+            },
+        )
+        .await
+    }
+
+    async fn start_with(
+        http_port: u16,
+        tls_port: u16,
+        resolver: ResolverConfig,
+        ra: RaConfig,
+    ) -> Ca {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = Arc::new(TestClock::new(SystemClock.now()));
         let running = start(StartOptions {
@@ -63,10 +81,7 @@ impl Ca {
                 timeout: Duration::from_secs(5),
                 max_body: 64 * 1024,
             },
-            ra: RaConfig {
-                rate_limits: arbor_ra::RateLimits::off(),
-                ..RaConfig::default()
-            },
+            ra,
             front_end: FrontEndConfig::default(),
             server_names: vec!["localhost".into()],
             server_ips: vec!["127.0.0.1".parse().expect("addr")],
@@ -1089,4 +1104,207 @@ output_dir = "live/alpn"
         .await;
     assert_eq!(st, 200, "{body}");
     assert!(body.contains("Revoked"), "{body}");
+}
+
+fn loopback() -> ResolverConfig {
+    ResolverConfig::Fixed("127.0.0.1".parse().expect("ip"))
+}
+
+#[tokio::test]
+async fn eab_account_creation() {
+    let ca = Ca::start_with(
+        free_port(),
+        free_port(),
+        loopback(),
+        RaConfig {
+            rate_limits: arbor_ra::RateLimits::off(),
+            external_account_required: true,
+            ..RaConfig::default()
+        },
+    )
+    .await;
+    let (kid, hmac) = ca.running.state.ra.add_eab_key().await.unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(d.path(), &ca, "", "identifiers = [\"eab.example.com\"]");
+    let o = opts(&ca);
+    let err = Manager::open(&cfg, &o).unwrap().create().await.unwrap_err();
+    match &err {
+        CronError::Acme(e) => assert_eq!(
+            e.problem_type(),
+            Some(ProblemType::ExternalAccountRequired),
+            "{e}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let d2 = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d2.path(),
+        &ca,
+        &format!(
+            "[account]\neab_kid = \"{kid}\"\neab_hmac = \"{}\"",
+            arbor_proto::b64::encode(&hmac)
+        ),
+        "identifiers = [\"eab.example.com\"]",
+    );
+    let url = Manager::open(&cfg, &o).unwrap().create().await.unwrap();
+    assert_eq!(load_state(&cfg).account_url.as_deref(), Some(url.as_str()));
+}
+
+#[tokio::test]
+async fn rate_limit_is_saved_and_waited_out() {
+    let port = free_port();
+    let ca = Ca::start_with(
+        port,
+        free_port(),
+        loopback(),
+        RaConfig {
+            rate_limits: arbor_ra::RateLimits {
+                new_orders_per_account: Some(arbor_ra::Limit {
+                    count: 1,
+                    window_secs: 3_600,
+                }),
+                ..arbor_ra::RateLimits::off()
+            },
+            ..RaConfig::default()
+        },
+    )
+    .await;
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d.path(),
+        &ca,
+        "",
+        &format!(
+            "identifiers = [\"rl1.example.com\"]\nhttp_port = {port}\n\n[[certificate]]\nname = \"second\"\nidentifiers = [\"rl2.example.com\"]\nhttp_port = {port}\nbind_address = \"127.0.0.1\"\noutput_dir = \"live/second\""
+        ),
+    );
+    let o = opts(&ca);
+    let r = pass(&cfg, &o).await;
+    assert_eq!(r.exit_code(), 1, "{:?}", r.outcomes);
+    assert!(r.outcomes[0].issued);
+    assert!(
+        r.outcomes[1].line.contains("rateLimited"),
+        "{}",
+        r.outcomes[1].line
+    );
+    assert!(
+        r.outcomes[1].line.contains("retry after"),
+        "{}",
+        r.outcomes[1].line
+    );
+    let f = load_state(&cfg).certificates["second"]
+        .failure
+        .clone()
+        .unwrap();
+    let until = f.retry_after.expect("retry time saved");
+    assert!(until > ca.clock.now());
+    // Next run: no request for it, just the wait.
+    let r = pass(&cfg, &o).await;
+    assert!(
+        r.outcomes[1].line.contains("waiting until"),
+        "{}",
+        r.outcomes[1].line
+    );
+    assert_eq!(r.exit_code(), 1);
+    // After the window, the order goes through.
+    ca.clock.advance(until - ca.clock.now() + 3_600);
+    let r = pass(&cfg, &o).await;
+    assert!(r.outcomes[1].issued, "{:?}", r.outcomes);
+}
+
+#[tokio::test]
+async fn already_replaced_retries_without_replaces() {
+    let port = free_port();
+    let ca = Ca::fixed(port, free_port()).await;
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d.path(),
+        &ca,
+        "",
+        &format!("identifiers = [\"rep.example.com\"]\nhttp_port = {port}"),
+    );
+    let o = opts(&ca);
+    assert_eq!(pass(&cfg, &o).await.exit_code(), 0);
+    let first = load_state(&cfg).certificates["www"]
+        .current
+        .clone()
+        .unwrap();
+    // Past the whole ARI window; someone else (same account) has just placed a replacing
+    // order, which is live.
+    let life = first.not_after - first.not_before;
+    ca.clock
+        .advance(first.not_before + life * 3 / 4 + 10 - ca.clock.now());
+    let acct = account_of(&cfg, &ca).await;
+    let ids = cfg.certificates[0].acme_identifiers();
+    let other = acct
+        .new_order(&ids, None, first.cert_id.as_deref())
+        .await
+        .unwrap();
+    let r = pass(&cfg, &o).await;
+    assert!(r.outcomes[0].issued, "{:?}", r.outcomes);
+    let second = load_state(&cfg).certificates["www"]
+        .current
+        .clone()
+        .unwrap();
+    assert_ne!(second.order_url, other.url);
+    let order = acct.order(&second.order_url).await.unwrap().value;
+    assert_eq!(order.replaces, None, "retried without replaces");
+}
+
+#[tokio::test]
+async fn long_processing_is_resumed_next_run() {
+    let port = free_port();
+    let ca = Ca::start_with(
+        port,
+        free_port(),
+        loopback(),
+        RaConfig {
+            rate_limits: arbor_ra::RateLimits::off(),
+            async_finalize_ms: Some(1_500),
+            ..RaConfig::default()
+        },
+    )
+    .await;
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d.path(),
+        &ca,
+        "",
+        &format!("identifiers = [\"slow.example.com\"]\nhttp_port = {port}"),
+    );
+    let mut o = opts(&ca);
+    o.max_inline_wait = Duration::ZERO;
+    let r = pass(&cfg, &o).await;
+    assert_eq!(r.exit_code(), 0, "{:?}", r.outcomes);
+    assert!(!r.outcomes[0].issued);
+    assert!(
+        r.outcomes[0].line.contains("processing"),
+        "{}",
+        r.outcomes[0].line
+    );
+    let p = load_state(&cfg).certificates["www"]
+        .pending
+        .clone()
+        .unwrap();
+    assert!(p.not_before.unwrap() > ca.clock.now());
+    assert!(cfg.state_dir.join("certs/www/pending.key").exists());
+    // Too early: waits without touching the order.
+    let r = pass(&cfg, &o).await;
+    assert!(
+        r.outcomes[0].line.contains("waiting"),
+        "{}",
+        r.outcomes[0].line
+    );
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    ca.clock.advance(5);
+    let r = pass(&cfg, &o).await;
+    assert!(r.outcomes[0].issued, "{:?}", r.outcomes);
+    assert_eq!(
+        load_state(&cfg).certificates["www"]
+            .current
+            .clone()
+            .unwrap()
+            .order_url,
+        p.order_url
+    );
 }
