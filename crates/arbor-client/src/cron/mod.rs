@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod hook;
 pub mod install;
+pub mod issue;
 pub mod lock;
 pub mod manage;
 pub mod plan;

@@ -58,14 +58,11 @@ pub fn needs_ari_check(st: &CertState, now: i64) -> bool {
 }
 
 /// When the current certificate is due for renewal, and whether ARI said so.
-pub fn renew_at(cert: &CertConfig, st: &CertState, fraction: f64) -> Option<(i64, bool)> {
+pub fn renew_at(st: &CertState, fraction: f64) -> Option<(i64, bool)> {
     let cur = st.current.as_ref()?;
     match (&st.renewal, &cur.cert_id) {
         (Some(r), Some(id)) if &r.cert_id == id => Some((r.renew_at.min(cur.not_after), true)),
-        _ => {
-            let _ = cert;
-            Some((fallback_renew_at(cur, fraction), false))
-        }
+        _ => Some((fallback_renew_at(cur, fraction), false)),
     }
 }
 
@@ -118,7 +115,7 @@ pub fn decide(cert: &CertConfig, st: &CertState, fraction: f64, now: i64) -> Act
     if st.install_pending {
         return Action::Install;
     }
-    let (due, from_ari) = renew_at(cert, st, fraction).unwrap_or((now, false));
+    let (due, from_ari) = renew_at(st, fraction).unwrap_or((now, false));
     if now >= due || now >= cur.not_after {
         let reason = if from_ari {
             "ARI renewal window reached"
