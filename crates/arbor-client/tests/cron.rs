@@ -87,6 +87,7 @@ impl Ca {
             server_ips: vec!["127.0.0.1".parse().expect("addr")],
             organization: "Arbor Test CA".into(),
             clock: clock.clone(),
+            mtc: None,
         })
         .await
         .expect("start CA");
@@ -286,6 +287,22 @@ async fn http01_standalone_issues_then_idles_and_reports_status() {
         "www\n",
         "deploy hook ran once"
     );
+    // Deleted files are written again from the state directory, without a new order.
+    std::fs::remove_file(cfg.certificates[0].output_dir.join("cert.pem")).unwrap();
+    let r = pass(&cfg, &o).await;
+    assert!(
+        r.outcomes[0].line.contains("installed the saved"),
+        "{}",
+        r.outcomes[0].line
+    );
+    assert_eq!(
+        cert_before,
+        std::fs::read(cfg.certificates[0].output_dir.join("cert.pem")).unwrap()
+    );
+    assert_eq!(
+        load_state(&cfg).certificates["www"].current,
+        Some(cur1.clone())
+    );
     let lines = arbor_client::cron::status::describe(&cfg, ca.clock.now()).unwrap();
     let all = lines.join("\n");
     assert!(all.contains(&cur1.serial), "{all}");
@@ -346,16 +363,16 @@ async fn http01_webroot_writes_and_removes_token_files() {
 }
 
 #[tokio::test]
-async fn tls_alpn01_standalone_issues() {
-    let tls_port = free_port();
-    let ca = Ca::fixed(free_port(), tls_port).await;
+async fn tls_alpn01_standalone_issues_with_a_per_name_override() {
+    let (tls_port, http_port) = (free_port(), free_port());
+    let ca = Ca::fixed(http_port, tls_port).await;
     let d = tempfile::tempdir().unwrap();
     let cfg = config(
         d.path(),
         &ca,
         "",
         &format!(
-            "identifiers = [\"alpn.example.com\", \"127.0.0.1\"]\nchallenge = \"tls-alpn-01\"\ntls_port = {tls_port}\nkey = \"ed25519\"\nprofile = \"shortlived\""
+            "identifiers = [\"alpn.example.com\", \"127.0.0.1\"]\nchallenge = \"tls-alpn-01\"\ntls_port = {tls_port}\nkey = \"ed25519\"\nprofile = \"shortlived\"\nhttp_port = {http_port}\nchallenge_overrides = {{ \"127.0.0.1\" = \"http-01\" }}"
         ),
     );
     let r = pass(&cfg, &opts(&ca)).await;
@@ -365,6 +382,29 @@ async fn tls_alpn01_standalone_issues() {
         TcpListener::bind(("127.0.0.1", tls_port)).is_ok(),
         "listener closed"
     );
+    assert!(TcpListener::bind(("127.0.0.1", http_port)).is_ok());
+    // Each name was validated with its own challenge type.
+    let acct = account_of(&cfg, &ca).await;
+    let cur = load_state(&cfg).certificates["www"]
+        .current
+        .clone()
+        .unwrap();
+    let order = acct.order(&cur.order_url).await.unwrap().value;
+    for az in &order.authorizations {
+        let a = acct.authorization(az).await.unwrap().value;
+        let valid: Vec<_> = a
+            .challenges
+            .iter()
+            .filter(|c| c.status == arbor_proto::objects::ChallengeStatus::Valid)
+            .map(|c| c.typ.clone())
+            .collect();
+        let want = if a.identifier.typ == "ip" {
+            "http-01"
+        } else {
+            "tls-alpn-01"
+        };
+        assert_eq!(valid, vec![want.to_string()], "{}", a.identifier.value);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,13 +58,27 @@ impl PassReport {
 pub async fn run_pass(cfg: &Config, opts: &RunOptions) -> Result<PassReport, CronError> {
     let mut sess = Session::new(cfg, opts)?;
     let _lock = RunLock::acquire(&sess.dir.lock_path())?;
+    sess.dir.sweep_temp_files();
     let mut state = sess.dir.load()?;
     let mut report = PassReport::default();
     for cert in &cfg.certificates {
         state.certificates.entry(cert.name.clone()).or_default();
         let r = process(&mut sess, &mut state, cert).await;
         let outcome = match r {
-            Ok(o) => o,
+            Ok(o) => {
+                let now = sess.now();
+                let cs = cert_state(&mut state, &cert.name);
+                let expired = cs
+                    .failure
+                    .as_ref()
+                    .is_some_and(|f| f.retry_after.is_none_or(|t| t <= now));
+                if o.ok && expired {
+                    // Whatever failed before has worked now.
+                    cs.failure = None;
+                    sess.dir.save(&state)?;
+                }
+                o
+            }
             Err(e @ CronError::SimulatedCrash(_)) => return Err(e),
             Err(e) => {
                 let now = sess.now();
@@ -122,6 +136,11 @@ async fn process(
     cert: &CertConfig,
 ) -> Result<CertOutcome, CronError> {
     let now = sess.now();
+    let cs = cert_state(state, &cert.name);
+    if cs.current.is_some() && !cs.install_pending && !cert.output_dir.join("cert.pem").exists() {
+        // The installed files went missing: write them again from the state directory.
+        cs.install_pending = true;
+    }
     refresh_ari(sess, state, cert, now).await?;
     let fraction = cert.renew_fraction(sess.cfg);
     let action = plan::decide(cert, cert_state(state, &cert.name), fraction, now);

@@ -170,6 +170,26 @@ impl StateDir {
         Ok(d)
     }
 
+    /// Removes temporary files a crashed writer left behind (`.<name>.tmp<pid>`). Call it
+    /// only while holding the run lock.
+    pub fn sweep_temp_files(&self) {
+        let mut dirs = vec![self.root.clone()];
+        if let Ok(rd) = std::fs::read_dir(self.root.join("certs")) {
+            dirs.extend(rd.flatten().map(|e| e.path()));
+        }
+        for d in dirs {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') && name.contains(".tmp") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+
     /// Loads `state.json` (empty state if it does not exist).
     pub fn load(&self) -> Result<State, CronError> {
         let path = self.state_path();
