@@ -4,6 +4,49 @@
 //!
 //! Unknown keys are errors (`deny_unknown_fields`) so a typo never silently disables a
 //! setting. Relative paths are resolved against the directory holding the file.
+//!
+//! ```toml
+//! directory = "https://127.0.0.1:14000/dir"
+//! trust_root = "arbor-data/root.pem"   # optional extra root for a test CA
+//! state_dir = "client-state"
+//! email = "ops@example.com"            # optional
+//! renew_before_fraction = 0.3333       # without ARI: renew when 1/3 of the lifetime is left
+//!
+//! [account]                            # optional
+//! key = "p256"                         # p256 | p384 | rsa2048 | ed25519
+//! eab_kid = "kid-1"                    # external account binding (RFC 8555 §7.3.4)
+//! eab_hmac = "base64url-mac-key"
+//!
+//! [dns]                                # for dns-01: RFC 2136 + TSIG ...
+//! server = "127.0.0.1:5353"            # the primary (UPDATEs and propagation checks)
+//! zone = "example.com"                 # optional: found by an SOA query otherwise
+//! tsig_key = "arbor-test-key"
+//! tsig_secret = "base64-secret"
+//! tsig_algorithm = "hmac-sha256"       # default; also hmac-sha384, hmac-sha512
+//! propagation_timeout = 60             # seconds, bound on waiting for the primary
+//! propagation_poll = 1
+//! # ... or instead: hook = "/usr/local/bin/dns-hook"  (ACME_PHASE=add|del, ACME_DOMAIN,
+//! #                                                    ACME_TXT_NAME, ACME_TXT_VALUE)
+//!
+//! [[certificate]]
+//! name = "www"
+//! identifiers = ["www.example.com", "example.com", "192.0.2.1"]
+//! challenge = "http-01"                # http-01 | tls-alpn-01 | dns-01
+//! challenge_overrides = { "example.com" = "dns-01" }
+//! http_port = 80                       # standalone http-01 listener (bound only during a run)
+//! webroot = "/var/www/html"            # http-01 via files instead of a listener
+//! tls_port = 443                       # tls-alpn-01 listener
+//! bind_address = "0.0.0.0"
+//! profile = "classic"
+//! key = "p256"
+//! output_dir = "live/www"              # key.pem, cert.pem, chain.pem, fullchain.pem
+//! key_mode = 0o600
+//! cert_mode = 0o644
+//! owner = 0                            # numeric uid/gid of the installed files
+//! group = 0
+//! deploy_hook = "systemctl reload nginx"
+//! preferred_chain = "Arbor Alt Root"   # issuer CN at the top of the wanted chain
+//! ```
 
 use crate::cron::error::CronError;
 use arbor_proto::sign::KeyKind;
@@ -373,6 +416,27 @@ key_mode = 0o640
         assert_eq!(w.key_mode, Some(0o640));
         assert_eq!(w.acme_identifiers()[2].typ, "ip");
         assert_eq!(c.contacts(), vec!["mailto:ops@example.com".to_string()]);
+    }
+
+    #[test]
+    fn module_doc_example_parses() {
+        let doc: String = include_str!("config.rs")
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start_matches(' ')))
+            .collect();
+        assert!(doc.contains("[[certificate]]"));
+        let c = Config::parse(&doc, Path::new("/etc/arbor")).unwrap();
+        let w = &c.certificates[0];
+        assert_eq!(w.challenge_for("example.com"), ChallengeKind::Dns01);
+        assert_eq!(w.challenge_for("www.example.com"), ChallengeKind::Http01);
+        assert_eq!(
+            c.dns_for(w).unwrap().tsig_key.as_deref(),
+            Some("arbor-test-key")
+        );
+        assert_eq!(c.account.key, Some(KeyChoice::P256));
     }
 
     #[test]

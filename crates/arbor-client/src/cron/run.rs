@@ -4,6 +4,10 @@
 //! the certificate key before finalize, the downloaded chain before installation. A crash
 //! anywhere therefore resumes the same order with the same key next run.
 //!
+//! The one window no client can close: a crash between newOrder's reply and the state write
+//! leaves an order the client never learns about; it stays pending at the CA until it
+//! expires, and no certificate is ever issued for it.
+//!
 //! Never blocks long: a `Retry-After` beyond [`RunOptions::max_inline_wait`] is saved and
 //! the order resumed next run; a rate limit is saved with its retry time.
 
