@@ -5,31 +5,33 @@
 //! builds and verifies RFC 9162 §2.1.3 inclusion and §2.1.4 consistency proofs from
 //! fetched tiles, and walks the whole log recomputing the root (`verify-all`).
 //!
-//! Proof generation in `arbor-tlog` is synchronous and asks its [`HashReader`] for every
-//! node in one call, so the reader here serves cached tiles and records the tiles it is
-//! missing; the async side fetches those and retries.
+//! `landmarks` turns the landmark document (draft §6.4.3) into trusted-subtree lines
+//! for `arbor verify`, hashing each landmark subtree from tiles. Tile fetching and the
+//! tile-backed `HashReader` live in [`tiles`].
 //!
 //! Deviation: plain `http://` URLs are allowed (tiles are checked against the
 //! checkpoint, so the transport adds no integrity).
-use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+mod tiles;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arbor_mtc::MtcLogEntry;
-use arbor_mtc::formats::EntryBody;
-use arbor_tlog::bundle::decode_bundle;
+use arbor_mtc::formats::{EntryBody, LandmarkDocument, NOTE_NAME_PREFIX};
+use arbor_mtc::{MtcLogEntry, TrustAnchorId};
 use arbor_tlog::checkpoint::{Checkpoint, open_checkpoint};
 use arbor_tlog::keys::VerifierKey;
 use arbor_tlog::note::Note;
-use arbor_tlog::tile::{Tile, node_from_tile, parse_tile_data, tile_for_node};
+use arbor_tlog::subtree_hash;
+use arbor_tlog::tile::Tile;
 use arbor_tlog::{
-    CompactRange, Hash, HashReader, NodeIndex, TlogError, consistency_proof, inclusion_proof,
-    leaf_hash, tree_hash, verify_consistency, verify_inclusion,
+    CompactRange, Hash, consistency_proof, inclusion_proof, leaf_hash, tree_hash,
+    verify_consistency, verify_inclusion,
 };
 use thiserror::Error;
 
-use crate::cmd_verify::EXIT_INVALID;
+pub use tiles::{LogClient, LogCmdError, TileReader};
+
+use crate::cmd_verify::{EXIT_INVALID, parse_time};
 
 /// Inspect and monitor an MTC issuance log over HTTP(S).
 #[derive(clap::Args, Debug)]
@@ -70,242 +72,26 @@ pub enum LogCmd {
     /// Fetch every entry bundle, hash every leaf, and check the root against the
     /// checkpoint and the hash tiles (a monitor's full check).
     VerifyAll,
-}
-
-/// Transport and log-content failures.
-#[derive(Debug, Error)]
-pub enum LogCmdError {
-    #[error("cannot build the HTTP client: {0}")]
-    Client(reqwest::Error),
-    #[error("{path}: {source}")]
-    Transport {
-        path: String,
-        source: reqwest::Error,
+    /// Fetch the landmark document and compute each active landmark subtree's hash
+    /// from tiles; prints `LOG START END HEXHASH` lines for `arbor verify
+    /// --trusted-subtrees`.
+    Landmarks {
+        /// Also list subtrees of expired landmarks.
+        #[arg(long)]
+        all: bool,
+        /// Time for the expiry check (RFC 3339 or Unix seconds); default now.
+        #[arg(long)]
+        now: Option<String>,
+        /// Log number, when the checkpoint origin is not `oid/1.3.6.1.4.1.<caID>.0.<N>`.
+        #[arg(long)]
+        log: Option<u16>,
     },
-    #[error("{path}: HTTP status {status}")]
-    Status { path: String, status: u16 },
-    #[error("checkpoint: {0}")]
-    Checkpoint(#[from] arbor_tlog::NoteError),
-    #[error("--log-key: {0}")]
-    LogKey(arbor_tlog::NoteError),
-    #[error("{path}: {source}")]
-    Tile {
-        path: String,
-        source: arbor_tlog::TileError,
-    },
-    #[error("{0}")]
-    Tree(#[from] TlogError),
-    #[error("{what} {value} is beyond the checkpoint's tree size {size}")]
-    Beyond {
-        what: &'static str,
-        value: u64,
-        size: u64,
-    },
-    #[error("cannot read {0}: {1}")]
-    Io(PathBuf, std::io::Error),
 }
 
 /// A check that ran and failed: printed as `invalid: ...`, exit 1.
 #[derive(Debug, Error)]
 #[error("{0}")]
 pub struct CheckFailed(String);
-
-const USER_AGENT: &str = concat!("arbor-log/", env!("CARGO_PKG_VERSION"));
-/// Tiles fetched concurrently.
-const PARALLEL_FETCHES: usize = 8;
-
-/// Fetches log resources relative to the prefix URL.
-#[derive(Clone)]
-pub struct LogClient {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl LogClient {
-    pub fn new(url: &str, root_pem: Option<&[u8]>, timeout: Duration) -> Result<Self, LogCmdError> {
-        let mut b = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(pem) = root_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(LogCmdError::Client)?;
-            b = b.tls_certs_merge(certs);
-        }
-        Ok(LogClient {
-            http: b.build().map_err(LogCmdError::Client)?,
-            base: url.trim_end_matches('/').to_string(),
-        })
-    }
-
-    /// GET `<prefix>/<path>`; `Ok(None)` on 404.
-    pub async fn get_opt(&self, path: &str) -> Result<Option<Vec<u8>>, LogCmdError> {
-        let url = format!("{}/{path}", self.base);
-        let transport = |source| LogCmdError::Transport {
-            path: path.to_string(),
-            source,
-        };
-        let resp = self.http.get(&url).send().await.map_err(transport)?;
-        let status = resp.status().as_u16();
-        if status == 404 {
-            return Ok(None);
-        }
-        if status != 200 {
-            return Err(LogCmdError::Status {
-                path: path.to_string(),
-                status,
-            });
-        }
-        Ok(Some(resp.bytes().await.map_err(transport)?.to_vec()))
-    }
-
-    pub async fn get(&self, path: &str) -> Result<Vec<u8>, LogCmdError> {
-        self.get_opt(path).await?.ok_or(LogCmdError::Status {
-            path: path.to_string(),
-            status: 404,
-        })
-    }
-
-    /// A tile's hashes; a missing partial tile falls back to the full tile (the log
-    /// grew since the checkpoint), cut to the width asked for.
-    async fn tile_hashes(&self, tile: Tile) -> Result<Vec<Hash>, LogCmdError> {
-        let mut data = self.get_opt(&tile.path()).await?;
-        if data.is_none() && tile.is_partial() {
-            let full = Tile { width: 256, ..tile };
-            data = self.get_opt(&full.path()).await?.map(|mut d| {
-                d.truncate(usize::from(tile.width) * 32);
-                d
-            });
-        }
-        let data = data.ok_or(LogCmdError::Status {
-            path: tile.path(),
-            status: 404,
-        })?;
-        parse_tile_data(&data, tile.width).map_err(|source| LogCmdError::Tile {
-            path: tile.path(),
-            source,
-        })
-    }
-
-    /// The raw entries of the bundle matching level-0 tile `tile`.
-    async fn bundle(&self, tile: Tile) -> Result<Vec<Vec<u8>>, LogCmdError> {
-        let path = tile.entries_path();
-        let mut data = self.get_opt(&path).await?;
-        if data.is_none() && tile.is_partial() {
-            data = self
-                .get_opt(&Tile { width: 256, ..tile }.entries_path())
-                .await?;
-        }
-        let data = data.ok_or(LogCmdError::Status {
-            path: path.clone(),
-            status: 404,
-        })?;
-        let entries = decode_bundle(&data).map_err(|source| LogCmdError::Tile {
-            path: path.clone(),
-            source,
-        })?;
-        if entries.len() < usize::from(tile.width) {
-            return Err(LogCmdError::Tile {
-                path,
-                source: arbor_tlog::TileError::TruncatedBundle,
-            });
-        }
-        Ok(entries[..usize::from(tile.width)]
-            .iter()
-            .map(|e| e.to_vec())
-            .collect())
-    }
-}
-
-/// A [`HashReader`] over tiles fetched so far, for a tree of `size` leaves; records the
-/// tiles it lacks.
-struct TileCache {
-    size: u64,
-    tiles: HashMap<(u8, u64), Vec<Hash>>,
-    missing: RefCell<BTreeSet<Tile>>,
-}
-
-impl HashReader for TileCache {
-    fn read_hashes(&self, indexes: &[NodeIndex]) -> Result<Vec<Hash>, TlogError> {
-        let mut out = Vec::with_capacity(indexes.len());
-        let mut missing = self.missing.borrow_mut();
-        for &node in indexes {
-            let (tile, offset, count) = tile_for_node(node, self.size)?;
-            match self.tiles.get(&(tile.level, tile.index)) {
-                Some(hashes) => out.push(
-                    node_from_tile(hashes, offset, count)
-                        .map_err(|e| TlogError::Storage(e.to_string()))?,
-                ),
-                None => {
-                    missing.insert(tile);
-                }
-            }
-        }
-        match missing.first() {
-            Some(t) => Err(TlogError::MissingNode {
-                level: t.level,
-                index: t.index,
-            }),
-            None => Ok(out),
-        }
-    }
-}
-
-/// Tiles plus the client that fills them on demand.
-struct TileReader {
-    client: LogClient,
-    cache: TileCache,
-}
-
-impl TileReader {
-    fn new(client: LogClient, size: u64) -> Self {
-        TileReader {
-            client,
-            cache: TileCache {
-                size,
-                tiles: HashMap::new(),
-                missing: RefCell::new(BTreeSet::new()),
-            },
-        }
-    }
-
-    /// Runs `f` over the cache, fetching whatever tiles it reports missing, until it
-    /// succeeds or fails for another reason.
-    async fn with<T>(
-        &mut self,
-        f: impl Fn(&TileCache) -> Result<T, TlogError>,
-    ) -> Result<T, LogCmdError> {
-        loop {
-            self.cache.missing.borrow_mut().clear();
-            let res = f(&self.cache);
-            let missing: Vec<Tile> = std::mem::take(&mut *self.cache.missing.borrow_mut())
-                .into_iter()
-                .collect();
-            match res {
-                Err(TlogError::MissingNode { .. }) if !missing.is_empty() => {
-                    self.fetch(missing).await?;
-                }
-                other => return Ok(other?),
-            }
-        }
-    }
-
-    async fn fetch(&mut self, tiles: Vec<Tile>) -> Result<(), LogCmdError> {
-        for chunk in tiles.chunks(PARALLEL_FETCHES) {
-            let mut set = tokio::task::JoinSet::new();
-            for &t in chunk {
-                let c = self.client.clone();
-                set.spawn(async move { (t, c.tile_hashes(t).await) });
-            }
-            while let Some(joined) = set.join_next().await {
-                let (t, hashes) = joined.map_err(|e| TlogError::Storage(e.to_string()))?;
-                self.cache.tiles.insert((t.level, t.index), hashes?);
-            }
-        }
-        Ok(())
-    }
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -501,6 +287,63 @@ async fn verify_all(
     Ok(Ok(lines))
 }
 
+/// The log number `N` of an origin `oid/1.3.6.1.4.1.<caID>.0.<N>` (draft §5.3.1).
+fn log_number(origin: &str) -> Option<u16> {
+    let id: TrustAnchorId = origin.strip_prefix(NOTE_NAME_PREFIX)?.parse().ok()?;
+    match id.components().as_slice() {
+        [.., 0, n] => u16::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+/// `LOG START END HEXHASH  # landmark L, expires E` for each wanted landmark subtree.
+async fn landmark_lines(
+    client: &LogClient,
+    reader: &mut TileReader,
+    cp: &Checkpoint,
+    all: bool,
+    now: i64,
+    log: Option<u16>,
+) -> Result<Result<Vec<String>, CheckFailed>, LogCmdError> {
+    let Some(log) = log.or_else(|| log_number(&cp.origin)) else {
+        return Err(LogCmdError::Origin(cp.origin.clone()));
+    };
+    let text = client.get("landmarks").await?;
+    let doc = match std::str::from_utf8(&text).map(LandmarkDocument::parse) {
+        Ok(Ok(doc)) => doc,
+        Ok(Err(e)) => return Ok(Err(CheckFailed(format!("landmark document: {e}")))),
+        Err(_) => return Ok(Err(CheckFailed("landmark document is not UTF-8".into()))),
+    };
+    let now = u64::try_from(now).unwrap_or(0);
+    let mut lines = Vec::new();
+    for landmark in &doc.landmarks {
+        if landmark.tree_size > cp.size {
+            return Ok(Err(CheckFailed(format!(
+                "landmark {} has tree size {}, beyond the checkpoint's {}",
+                landmark.number, landmark.tree_size, cp.size
+            ))));
+        }
+    }
+    for s in doc.subtrees() {
+        let Some(l) = doc.landmarks.iter().find(|l| l.number == s.landmark) else {
+            continue;
+        };
+        if !all && now > l.expiry {
+            continue;
+        }
+        let hash = reader.with(|r| subtree_hash(r, s.start, s.end)).await?;
+        lines.push(format!(
+            "{log} {} {} {}  # landmark {}, expires {}",
+            s.start,
+            s.end,
+            hex(&hash),
+            s.landmark,
+            l.expiry
+        ));
+    }
+    Ok(Ok(lines))
+}
+
 /// Runs `arbor log`. A failed check prints `invalid: ...` and exits with
 /// [`EXIT_INVALID`]; `Err` is for usage, transport and I/O problems.
 pub async fn run(args: LogArgs) -> Result<(), String> {
@@ -587,6 +430,13 @@ async fn run_inner(args: LogArgs) -> Result<(), LogCmdError> {
             }
         }
         LogCmd::VerifyAll => verify_all(&client, &mut reader, &cp).await?,
+        LogCmd::Landmarks { all, now, log } => {
+            let now = match now {
+                Some(t) => parse_time(&t).map_err(LogCmdError::Usage)?,
+                None => crate::cmd_verify::now_unix().map_err(LogCmdError::Usage)?,
+            };
+            landmark_lines(&client, &mut reader, &cp, all, now, log).await?
+        }
     };
     match outcome {
         Ok(lines) => {

@@ -117,7 +117,7 @@ pub(crate) fn parse_time(s: &str) -> Result<i64, String> {
         .map_err(|e| format!("--now {s:?}: expected Unix seconds or RFC 3339 ({e})"))
 }
 
-fn now_unix() -> Result<i64, String> {
+pub(crate) fn now_unix() -> Result<i64, String> {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|_| "system clock is before 1970".to_string())?;

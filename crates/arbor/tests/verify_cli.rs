@@ -12,7 +12,7 @@ use arbor_tlog::bundle::encode_bundle;
 use arbor_tlog::checkpoint::{Checkpoint, sign_checkpoint};
 use arbor_tlog::keys::Ed25519Signer;
 use arbor_tlog::tile::tiles_to_publish;
-use arbor_tlog::{MemoryTree, consistency_proof, inclusion_proof, leaf_hash};
+use arbor_tlog::{MemoryTree, consistency_proof, cover, inclusion_proof, leaf_hash, subtree_hash};
 
 const VECTORS: &str = "/work/shared/vectors/mtc-plants-07";
 
@@ -218,6 +218,8 @@ fn landmark_relative() {
 
 const ORIGIN: &str = "oid/1.3.6.1.4.1.32473.1.0.1";
 const SIZE: u64 = 300;
+/// Landmarks 1..3 at sizes 64, 200, 300; landmark 1 expires first.
+const LANDMARKS: &str = "3\n300 1924991999\n200 1900000000\n64 1800000000\n0 0\n";
 
 struct TestLog {
     files: HashMap<String, Vec<u8>>,
@@ -257,6 +259,7 @@ fn build_log() -> TestLog {
         "checkpoint".into(),
         sign_checkpoint(&cp, &[&signer]).unwrap(),
     );
+    files.insert("landmarks".into(), LANDMARKS.as_bytes().to_vec());
     TestLog {
         files,
         tree,
@@ -412,4 +415,53 @@ fn log_detects_tampering() {
     // Untouched entries still prove.
     let o = log_cmd(&url, &["inclusion", "5"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
+}
+
+#[test]
+fn log_landmarks_feed_trusted_subtrees() {
+    let log = build_log();
+    let url = serve(log.files.clone());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["landmarks", "--now", "1850000000"];
+        args.extend_from_slice(extra);
+        let o = log_cmd(&url, &args);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        stdout(&o)
+    };
+    // Expected: the non-empty covering subtrees of each active landmark, newest first.
+    let expect = |ranges: &[(u64, u64, u64)]| -> Vec<(u64, u64, String)> {
+        ranges
+            .iter()
+            .flat_map(|&(l, a, b)| {
+                cover(a, b)
+                    .into_iter()
+                    .filter(|(s, e)| s < e)
+                    .map(move |r| (l, r))
+            })
+            .map(|(_, (s, e))| (s, e, hex(&subtree_hash(&log.tree, s, e).unwrap())))
+            .collect()
+    };
+    let active = run(&[]);
+    let all = run(&["--all"]);
+    for (out, ranges) in [
+        (&active, vec![(3, 200, 300), (2, 64, 200)]),
+        (&all, vec![(3, 200, 300), (2, 64, 200), (1, 0, 64)]),
+    ] {
+        // The output is a valid --trusted-subtrees file with the right hashes.
+        let parsed = arbor_mtc::policy_file::parse_trusted_subtrees(out).unwrap();
+        let got: Vec<(u64, u64, String)> = parsed
+            .0
+            .iter()
+            .map(|t| {
+                assert_eq!(t.log, 1);
+                (t.start, t.end, hex(&t.hash))
+            })
+            .collect();
+        assert_eq!(got, expect(&ranges), "{out}");
+    }
+    assert!(
+        active.contains("# landmark 3, expires 1924991999"),
+        "{active}"
+    );
+    assert!(!active.contains("landmark 1,"), "{active}");
 }
