@@ -78,8 +78,12 @@ pub(crate) fn spawn_loop(log: &Arc<IssuanceLog>) {
     let weak = Arc::downgrade(log);
     let interval = log.config.sequence_interval;
     tokio::spawn(async move {
+        // Fixed cadence: a round starts every `interval` (a slow round delays
+        // the next tick instead of bunching them).
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::time::sleep(interval).await;
+            ticks.tick().await;
             let Some(log) = weak.upgrade() else { break };
             if log.is_stopped() {
                 log.fail_pending();
@@ -193,6 +197,7 @@ impl IssuanceLog {
         (LogError, bool),
     > {
         // Phase 1: stage and sign. Failures leave the log where it was.
+        let t0 = std::time::Instant::now();
         let log = self.clone();
         let tree = w.tree.clone();
         let ts = self.clock.now_secs();
@@ -201,6 +206,7 @@ impl IssuanceLog {
             .map_err(|e| (e.into(), false))?
             .map_err(round_err(false))?;
 
+        let t1 = t0.elapsed();
         // Phase 2: the commit point.
         let (lock, old, new) = (self.lock.clone(), w.lock_bytes.clone(), prep.note.clone());
         tokio::task::spawn_blocking(move || lock.compare_and_swap(&old, &new))
@@ -226,6 +232,8 @@ impl IssuanceLog {
         .map_err(|e| (e.into(), true))?
         .map_err(round_err(true))?;
 
+        let t2 = t0.elapsed();
+        tracing::debug!(prepare = ?t1, commit_publish = ?(t2 - t1), "round timing");
         let Prepared {
             tree,
             note,

@@ -102,10 +102,7 @@ fn take<const N: usize>(r: &mut &[u8]) -> Result<[u8; N], LogError> {
 
 /// Writes every object of a staging bundle to its final immutable path.
 pub fn apply(storage: &dyn LogStorage, staging: &Staging) -> Result<(), StorageError> {
-    for (path, data) in &staging.objects {
-        storage.put_immutable(path, data)?;
-    }
-    Ok(())
+    storage.put_immutable_many(&staging.objects)
 }
 
 #[cfg(test)]

@@ -100,10 +100,71 @@ impl LogStorage for FsStorage {
     }
 
     fn put_immutable(&self, path: &str, data: &[u8]) -> Result<(), StorageError> {
+        let target = self.link_immutable(path, data)?;
+        fsync_dir(target.parent().unwrap_or(&self.root))
+    }
+
+    fn put_immutable_many(&self, objects: &[(String, Vec<u8>)]) -> Result<(), StorageError> {
+        // fsync latency dominates: spread the files over a few threads, then
+        // sync each directory once.
+        let chunk = objects.len().div_ceil(WRITE_THREADS).max(1);
+        let dirs = std::thread::scope(|scope| {
+            let handles: Vec<_> = objects
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(p, d)| self.link_immutable(p, d))
+                            .collect::<Result<Vec<PathBuf>, StorageError>>()
+                    })
+                })
+                .collect();
+            let mut dirs = std::collections::BTreeSet::new();
+            for h in handles {
+                let written = h
+                    .join()
+                    .map_err(|_| StorageError::BadPath("writer thread".into()))??;
+                dirs.extend(
+                    written
+                        .iter()
+                        .filter_map(|t| t.parent().map(Path::to_path_buf)),
+                );
+            }
+            Ok::<_, StorageError>(dirs)
+        })?;
+        for d in dirs {
+            fsync_dir(&d)?;
+        }
+        Ok(())
+    }
+
+    fn put_mutable(&self, path: &str, data: &[u8]) -> Result<(), StorageError> {
+        if super::is_immutable(path) {
+            return Err(StorageError::BadPath(path.to_owned()));
+        }
+        replace_file(&self.path(path)?, data)
+    }
+
+    fn delete(&self, path: &str) -> Result<(), StorageError> {
+        let target = self.path(path)?;
+        match fs::remove_file(&target) {
+            Ok(()) => fsync_dir(target.parent().unwrap_or(&self.root)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&target)(e)),
+        }
+    }
+}
+
+/// Threads used by [`FsStorage::put_immutable_many`].
+const WRITE_THREADS: usize = 8;
+
+impl FsStorage {
+    /// Creates an immutable file (without syncing its directory); returns its path.
+    fn link_immutable(&self, path: &str, data: &[u8]) -> Result<PathBuf, StorageError> {
         let target = self.path(path)?;
         if let Some(existing) = read_opt(&target)? {
             return if existing == data {
-                Ok(())
+                Ok(target)
             } else {
                 Err(StorageError::ImmutableMismatch(path.to_owned()))
             };
@@ -126,23 +187,7 @@ impl LogStorage for FsStorage {
             perm.set_readonly(true);
             let _ = fs::set_permissions(&target, perm);
         }
-        fsync_dir(target.parent().unwrap_or(&self.root))
-    }
-
-    fn put_mutable(&self, path: &str, data: &[u8]) -> Result<(), StorageError> {
-        if super::is_immutable(path) {
-            return Err(StorageError::BadPath(path.to_owned()));
-        }
-        replace_file(&self.path(path)?, data)
-    }
-
-    fn delete(&self, path: &str) -> Result<(), StorageError> {
-        let target = self.path(path)?;
-        match fs::remove_file(&target) {
-            Ok(()) => fsync_dir(target.parent().unwrap_or(&self.root)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(&target)(e)),
-        }
+        Ok(target)
     }
 }
 
@@ -230,6 +275,26 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec!["000"]);
+    }
+
+    #[test]
+    fn many_immutable_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FsStorage::new(dir.path()).unwrap();
+        let objs: Vec<(String, Vec<u8>)> = (0..50)
+            .map(|i| (format!("tile/{}/{i:03}", i % 3), vec![i as u8; 64]))
+            .collect();
+        s.put_immutable_many(&objs).unwrap();
+        s.put_immutable_many(&objs).unwrap();
+        for (p, d) in &objs {
+            assert_eq!(&s.get(p).unwrap().unwrap(), d);
+        }
+        let mut clash = objs.clone();
+        clash[17].1[0] ^= 1;
+        assert!(matches!(
+            s.put_immutable_many(&clash),
+            Err(StorageError::ImmutableMismatch(p)) if p == objs[17].0
+        ));
     }
 
     #[test]

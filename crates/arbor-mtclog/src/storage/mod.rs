@@ -40,6 +40,15 @@ pub trait LogStorage: Send + Sync {
     /// Writes an immutable object. Writing an existing path succeeds only if
     /// the bytes are identical ([`StorageError::ImmutableMismatch`] otherwise).
     fn put_immutable(&self, path: &str, data: &[u8]) -> Result<(), StorageError>;
+    /// Writes many immutable objects (same rule as [`Self::put_immutable`]);
+    /// backends may parallelise and share directory syncs. All are durable
+    /// when it returns `Ok`.
+    fn put_immutable_many(&self, objects: &[(String, Vec<u8>)]) -> Result<(), StorageError> {
+        for (path, data) in objects {
+            self.put_immutable(path, data)?;
+        }
+        Ok(())
+    }
     /// Atomically replaces a mutable object.
     fn put_mutable(&self, path: &str, data: &[u8]) -> Result<(), StorageError>;
     /// Deletes a mutable object (no error if it is absent).
