@@ -25,6 +25,8 @@ pub struct StartOptions {
     pub server_ips: Vec<IpAddr>,
     pub organization: String,
     pub clock: Arc<dyn Clock>,
+    /// The MTC issuance log served at `/mtc` (None: no MTC).
+    pub mtc: Option<crate::mtc::MtcOptions>,
 }
 
 /// A started CA.
@@ -58,6 +60,8 @@ pub enum StartError {
     Tls(#[from] rustls::Error),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Mtc(#[from] crate::mtc::MtcStartError),
 }
 
 /// Starts the CA and returns once both listeners are accepting.
@@ -91,7 +95,11 @@ pub async fn start(o: StartOptions) -> Result<Running, StartError> {
     let public_addr = public
         .local_addr()
         .map_err(|e| StartError::Bind(o.public_http_listen, e))?;
-    let app = crate::routes::router(state.clone());
+    let mut app = crate::routes::router(state.clone());
+    if let Some(m) = &o.mtc {
+        let site = crate::mtc::open_site(&o.data_dir, m, now).await?;
+        app = app.nest("/mtc", arbor_mtclog::router(site));
+    }
     let public_app = crate::routes::pki::public_router(state.clone());
     let t1 = tokio::spawn(async move {
         if let Err(e) = crate::serve_http(public, public_app).await {

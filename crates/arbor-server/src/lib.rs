@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod listener;
+pub mod mtc;
 pub mod nonce;
 pub mod render;
 pub mod routes;

@@ -140,6 +140,7 @@ impl TestCa {
             server_ips: vec!["127.0.0.1".parse().expect("addr")],
             organization: "Arbor Test CA".into(),
             clock,
+            mtc: None,
         })
         .await
         .expect("start test CA")

@@ -38,6 +38,12 @@ pub struct ServeArgs {
     /// Port tls-alpn-01 validation connects to [default: 5001; production: 443].
     #[arg(long, value_name = "N")]
     tls_port: Option<u16>,
+    /// How often the MTC log allocates a landmark, e.g. `1h`, `5s` [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    landmark_interval: Option<String>,
+    /// How long the MTC log pools entries before sequencing, e.g. `100ms` [default: 100ms].
+    #[arg(long, value_name = "DURATION")]
+    sequence_interval: Option<String>,
     /// Plain-HTTP listener for AIA and CRLs [default: 127.0.0.1:14080].
     #[arg(long, value_name = "ADDR:PORT")]
     public_http_listen: Option<SocketAddr>,
@@ -68,6 +74,12 @@ fn merged(args: &ServeArgs) -> Result<ServeConfig, String> {
     }
     if let Some(v) = args.public_http_listen {
         c.public_http_listen = v;
+    }
+    if let Some(v) = &args.landmark_interval {
+        c.mtc.landmark_interval = v.clone();
+    }
+    if let Some(v) = &args.sequence_interval {
+        c.mtc.sequence_interval = v.clone();
     }
     Ok(c)
 }
@@ -129,6 +141,19 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         server_ips: cfg.server_ips.clone(),
         organization: cfg.organization.clone(),
         clock: Arc::new(SystemClock),
+        mtc: cfg
+            .mtc
+            .enabled
+            .then(|| -> Result<_, String> {
+                Ok(arbor_server::mtc::MtcOptions {
+                    ca_id: cfg.mtc.ca_id.clone(),
+                    log_number: cfg.mtc.log_number,
+                    sequence_interval: parse_duration(&cfg.mtc.sequence_interval)?,
+                    landmark_interval: parse_duration(&cfg.mtc.landmark_interval)?,
+                    witnesses: Vec::new(),
+                })
+            })
+            .transpose()?,
     };
     let running = arbor_server::app::start(opts)
         .await

@@ -98,6 +98,34 @@ pub struct TestKnobs {
     pub authz_reuse_percent: Option<u8>,
 }
 
+/// `[mtc]`: the Merkle Tree Certificate issuance log served at `/mtc`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MtcConfig {
+    /// Serve the MTC log (default on).
+    pub enabled: bool,
+    /// The CA ID (a trust anchor ID, ASCII form).
+    pub ca_id: String,
+    /// The current log number.
+    pub log_number: u16,
+    /// Pooling interval before a sequencing round.
+    pub sequence_interval: String,
+    /// Landmark allocation interval.
+    pub landmark_interval: String,
+}
+
+impl Default for MtcConfig {
+    fn default() -> Self {
+        MtcConfig {
+            enabled: true,
+            ca_id: "32473.1".into(),
+            log_number: 1,
+            sequence_interval: "100ms".into(),
+            landmark_interval: "1h".into(),
+        }
+    }
+}
+
 /// One `[profiles.NAME]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,6 +166,8 @@ pub struct ServeConfig {
     /// Names and addresses on the CA's own HTTPS certificate.
     pub server_names: Vec<String>,
     pub server_ips: Vec<IpAddr>,
+    /// The MTC issuance log.
+    pub mtc: MtcConfig,
     /// Hostile-CA knobs for client testing; refused when `production = true`.
     pub test_knobs: Option<TestKnobs>,
     /// Require external account binding for new accounts (`arbor admin eab add`).
@@ -174,6 +204,7 @@ impl Default for ServeConfig {
             production: false,
             external_account_required: false,
             test_knobs: None,
+            mtc: MtcConfig::default(),
             rate_limits: None,
             validation_timeout: "10s".into(),
             server_names: vec!["localhost".into()],
