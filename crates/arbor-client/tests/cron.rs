@@ -372,7 +372,7 @@ async fn tls_alpn01_standalone_issues_with_a_per_name_override() {
         &ca,
         "",
         &format!(
-            "identifiers = [\"alpn.example.com\", \"127.0.0.1\"]\nchallenge = \"tls-alpn-01\"\ntls_port = {tls_port}\nkey = \"ed25519\"\nprofile = \"shortlived\"\nhttp_port = {http_port}\nchallenge_overrides = {{ \"127.0.0.1\" = \"http-01\" }}"
+            "identifiers = [\"alpn.example.com\", \"127.0.0.1\"]\nchallenge = \"tls-alpn-01\"\ntls_port = {tls_port}\nkey = \"ed25519\"\nprofile = \"shortlived\"\nhttp_port = {http_port}\nchallenge_overrides = {{ \"alpn.example.com\" = \"http-01\" }}"
         ),
     );
     let r = pass(&cfg, &opts(&ca)).await;
@@ -398,10 +398,11 @@ async fn tls_alpn01_standalone_issues_with_a_per_name_override() {
             .filter(|c| c.status == arbor_proto::objects::ChallengeStatus::Valid)
             .map(|c| c.typ.clone())
             .collect();
+        // The IP address went through tls-alpn-01 (reverse-DNS SNI, RFC 8738 §6).
         let want = if a.identifier.typ == "ip" {
-            "http-01"
-        } else {
             "tls-alpn-01"
+        } else {
+            "http-01"
         };
         assert_eq!(valid, vec![want.to_string()], "{}", a.identifier.value);
     }
