@@ -1329,6 +1329,14 @@ async fn long_processing_is_resumed_next_run() {
         .unwrap();
     assert!(p.not_before.unwrap() > ca.clock.now());
     assert!(cfg.state_dir.join("certs/www/pending.key").exists());
+    let status = arbor_client::cron::status::describe(&cfg, ca.clock.now())
+        .unwrap()
+        .join("\n");
+    assert!(
+        status.contains(&format!("pending order {}", p.order_url)),
+        "{status}"
+    );
+    assert!(status.contains("next: wait until"), "{status}");
     // Too early: waits without touching the order.
     let r = pass(&cfg, &o).await;
     assert!(
@@ -1347,5 +1355,60 @@ async fn long_processing_is_resumed_next_run() {
             .unwrap()
             .order_url,
         p.order_url
+    );
+}
+
+#[tokio::test]
+async fn failed_deploy_hook_is_retried_next_run() {
+    let port = free_port();
+    let ca = Ca::fixed(port, free_port()).await;
+    let d = tempfile::tempdir().unwrap();
+    let flag = d.path().join("reload-works");
+    let count = d.path().join("count");
+    let cfg = config(
+        d.path(),
+        &ca,
+        "",
+        &format!(
+            "identifiers = [\"hook.example.com\"]\nhttp_port = {port}\ndeploy_hook = \"echo x >> {}; test -f {}\"",
+            count.display(),
+            flag.display()
+        ),
+    );
+    let o = opts(&ca);
+    let r = pass(&cfg, &o).await;
+    assert_eq!(r.exit_code(), 1, "{:?}", r.outcomes);
+    assert!(
+        r.outcomes[0].line.contains("hook"),
+        "{}",
+        r.outcomes[0].line
+    );
+    // The certificate is installed even though the hook failed.
+    check_installed(&cfg, &ca, &["DNS:hook.example.com"]);
+    assert!(load_state(&cfg).certificates["www"].deploy_pending);
+    std::fs::write(&flag, "").unwrap();
+    let r = pass(&cfg, &o).await;
+    assert_eq!(r.exit_code(), 0, "{:?}", r.outcomes);
+    assert!(
+        r.outcomes[0].line.contains("deploy hook succeeded"),
+        "{}",
+        r.outcomes[0].line
+    );
+    let st = load_state(&cfg);
+    assert!(!st.certificates["www"].deploy_pending);
+    assert!(
+        st.certificates["www"].failure.is_none(),
+        "healed failure cleared"
+    );
+    let r = pass(&cfg, &o).await;
+    assert!(
+        r.outcomes[0].line.contains("renewal due"),
+        "{}",
+        r.outcomes[0].line
+    );
+    assert_eq!(
+        std::fs::read_to_string(&count).unwrap(),
+        "x\nx\n",
+        "hook ran twice, not thrice"
     );
 }
