@@ -235,6 +235,44 @@ impl IssuanceLog {
         self.stopped.load(Ordering::SeqCst)
     }
 
+    /// RFC 9162 inclusion proof of entry `index` in the tree of `tree_size`
+    /// (at most the current checkpoint size), read from the published tiles.
+    pub async fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>, LogError> {
+        self.read_published(tree_size, move |r| {
+            arbor_tlog::inclusion_proof(r, index, tree_size)
+        })
+        .await
+    }
+
+    /// RFC 9162 consistency proof between two published tree sizes.
+    pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LogError> {
+        self.read_published(new, move |r| arbor_tlog::consistency_proof(r, old, new))
+            .await
+    }
+
+    async fn read_published<T: Send + 'static>(
+        &self,
+        tree_size: u64,
+        f: impl FnOnce(&crate::reader::TileReader<'_>) -> Result<T, arbor_tlog::TlogError>
+        + Send
+        + 'static,
+    ) -> Result<T, LogError> {
+        let size = self.checkpoint().checkpoint.size;
+        if tree_size > size {
+            return Err(arbor_tlog::TlogError::OutOfRange {
+                index: tree_size,
+                size,
+            }
+            .into());
+        }
+        let storage = self.storage.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            f(&crate::reader::TileReader::new(storage.as_ref(), size))
+        })
+        .await??;
+        Ok(out)
+    }
+
     pub(crate) fn set_current(&self, cp: PublishedCheckpoint) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cp);
     }

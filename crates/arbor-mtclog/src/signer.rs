@@ -180,12 +180,25 @@ pub struct LogKeys {
 }
 
 /// An external cosigner the log asks for signatures (tlog-witness).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WitnessEndpoint {
     /// URL prefix; the log POSTs to `<prefix>/add-checkpoint` and `<prefix>/sign-subtree`.
     pub url: String,
     /// The witness's cosigner ID (its note name is `oid/1.3.6.1.4.1.<id>`).
     pub cosigner_id: TrustAnchorId,
+    /// The witness's key. When set, its subtree signatures are verified before
+    /// they go into certificates (a bad one is dropped with a warning).
+    pub verifier: Option<Arc<dyn MessageVerifier + Send + Sync>>,
+}
+
+impl std::fmt::Debug for WitnessEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WitnessEndpoint")
+            .field("url", &self.url)
+            .field("cosigner_id", &self.cosigner_id)
+            .field("verifier", &self.verifier.is_some())
+            .finish()
+    }
 }
 
 /// A shared verifier (adapts `Arc<dyn MessageVerifier>` to the by-value trait).

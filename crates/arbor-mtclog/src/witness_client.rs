@@ -5,7 +5,7 @@
 //! are logged and only drop that witness's signatures.
 
 use arbor_mtc::SubtreeSignature;
-use arbor_tlog::cosignature::split_timestamped;
+use arbor_tlog::cosignature::{split_timestamped, subtree_v1_message};
 use arbor_tlog::note::{Note, NoteSignature};
 use arbor_tlog::{Hash, consistency_proof, subtree_consistency_proof};
 use base64ct::{Base64, Encoding};
@@ -29,6 +29,9 @@ pub enum WitnessClientError {
     /// The answer is not a signature from this witness.
     #[error("malformed witness answer")]
     Malformed,
+    /// The subtree signature does not verify under the configured key.
+    #[error("witness subtree signature does not verify")]
+    BadSignature,
     /// Computing a proof failed.
     #[error(transparent)]
     Log(#[from] crate::error::LogError),
@@ -141,6 +144,13 @@ impl IssuanceLog {
                 split_timestamped(&sig.signature).ok_or(WitnessClientError::Malformed)?;
             if ts != 0 {
                 return Err(WitnessClientError::Malformed);
+            }
+            if let Some(v) = &ep.verifier {
+                let msg = subtree_v1_message(&name, 0, &self.origin, st.start, st.end, &st.hash)
+                    .map_err(|_| WitnessClientError::Malformed)?;
+                if !v.verify_message(&msg, raw) {
+                    return Err(WitnessClientError::BadSignature);
+                }
             }
             sigs.push(SubtreeSignature {
                 cosigner_id: ep.cosigner_id.clone(),

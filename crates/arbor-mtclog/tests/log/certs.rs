@@ -80,6 +80,7 @@ async fn issued_certificates_verify_with_arbor_mtc() {
     cfg.witnesses = vec![WitnessEndpoint {
         url: format!("http://{addr}"),
         cosigner_id: witness_id(),
+        verifier: Some(Arc::new(witness_signer().verifier())),
     }];
     let ca_key = Arc::new(MlDsa44MessageSigner::generate().unwrap());
     let k = LogKeys {

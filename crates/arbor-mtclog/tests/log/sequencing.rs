@@ -7,6 +7,23 @@ use arbor_tlog::{subtree_consistency_proof, verify_subtree_consistency};
 
 use crate::common::*;
 
+const ROUNDS: [usize; 7] = [1, 2, 5, 250, 7, 300, 1];
+
+fn round_of(i: u64) -> usize {
+    let mut start = 0u64;
+    for (r, n) in ROUNDS.iter().enumerate() {
+        if i < start + *n as u64 {
+            return r;
+        }
+        start += *n as u64;
+    }
+    usize::MAX
+}
+
+fn first_of(i: u64) -> u64 {
+    ROUNDS[..round_of(i)].iter().map(|n| *n as u64).sum()
+}
+
 #[tokio::test]
 async fn rounds_prove_against_checkpoints() {
     let env = Env::new();
@@ -15,7 +32,7 @@ async fn rounds_prove_against_checkpoints() {
     let (mut prev, _) = env.check(&cfg, None);
     assert_eq!(prev.size, 0);
     let mut total = 0u64;
-    for (round, n) in [1usize, 2, 5, 250, 7, 300, 1].into_iter().enumerate() {
+    for (round, n) in ROUNDS.into_iter().enumerate() {
         let batch = entries(&format!("r{round}"), n);
         let answers = submit_round(&log, batch.clone()).await;
         let mut idx = BTreeSet::new();
@@ -52,6 +69,25 @@ async fn rounds_prove_against_checkpoints() {
         assert_eq!(log.checkpoint().checkpoint, cp);
         prev = cp;
     }
+    // Proofs served from the published tiles.
+    let cp = log.checkpoint().checkpoint.clone();
+    for i in [0, 1, 255, 256, cp.size - 1] {
+        let proof = log.inclusion_proof(i, cp.size).await.unwrap();
+        let e = format!("r{}-{}", round_of(i), i - first_of(i)).into_bytes();
+        arbor_tlog::verify_inclusion(
+            i,
+            cp.size,
+            &arbor_tlog::leaf_hash(&e),
+            &proof,
+            &cp.root_hash,
+        )
+        .unwrap();
+    }
+    let p = log.consistency_proof(265, cp.size).await.unwrap();
+    let old =
+        arbor_tlog::tree_hash(&TileReader::new(log.storage().as_ref(), cp.size), 265).unwrap();
+    arbor_tlog::verify_consistency(265, cp.size, &old, &cp.root_hash, &p).unwrap();
+    assert!(log.inclusion_proof(0, cp.size + 1).await.is_err());
     // Oversized entries are refused up front.
     assert!(matches!(
         log.submit(vec![0; 70_000]).await,

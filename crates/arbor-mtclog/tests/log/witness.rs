@@ -190,6 +190,7 @@ async fn log_collects_witness_signatures_over_http() {
     cfg.witnesses = vec![WitnessEndpoint {
         url: format!("http://{addr}/w"),
         cosigner_id: witness_id(),
+        verifier: Some(Arc::new(witness_signer().verifier())),
     }];
     let log = env.create(&cfg).await;
     let mut expect_size = 0;
@@ -231,6 +232,48 @@ async fn log_collects_witness_signatures_over_http() {
         assert_eq!(a.unwrap().subtree.signatures.len(), 2);
     }
     assert_eq!(w.latest(&cfg.origin().unwrap()).unwrap().0, expect_size + 4);
+    env.check(&cfg, None);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_or_lying_witness_only_drops_its_signature() {
+    let env = Env::new();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let w = Arc::new(witness(&env, MemStorage::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server =
+        tokio::spawn(async move { axum::serve(listener, arbor_mtclog::witness::router(w)).await });
+    let mut cfg = config();
+    let wrong_key = Ed25519MessageSigner::from_seed(&[42; 32])
+        .unwrap()
+        .verifier();
+    cfg.witnesses = vec![
+        WitnessEndpoint {
+            url: format!("http://{closed}"),
+            cosigner_id: TrustAnchorId::from_components(&[64500, 8]).unwrap(),
+            verifier: None,
+        },
+        WitnessEndpoint {
+            url: format!("http://{addr}"),
+            cosigner_id: witness_id(),
+            verifier: Some(Arc::new(wrong_key)),
+        },
+    ];
+    let log = env.create(&cfg).await;
+    for round in 0..2 {
+        let batch = entries(&format!("x{round}"), 6);
+        for (e, a) in batch.iter().zip(submit_round(&log, batch.clone()).await) {
+            let a = a.unwrap();
+            check_answer(&cfg, e, &a);
+            assert_eq!(a.subtree.signatures.len(), 1, "only the CA signature");
+        }
+    }
+    assert!(!log.is_stopped());
     env.check(&cfg, None);
     server.abort();
 }
