@@ -152,6 +152,13 @@ fn describe_entry(bytes: &[u8]) -> String {
     )
 }
 
+fn entry_exists(index: u64, size: u64) -> Result<(), LogCmdError> {
+    if index >= size {
+        return Err(LogCmdError::NoSuchEntry { index, size });
+    }
+    Ok(())
+}
+
 fn beyond(what: &'static str, value: u64, size: u64) -> Result<(), LogCmdError> {
     if value > size {
         return Err(LogCmdError::Beyond { what, value, size });
@@ -390,7 +397,7 @@ async fn run_inner(args: LogArgs) -> Result<(), LogCmdError> {
             Ok(lines)
         }
         LogCmd::Entry { index } => {
-            beyond("entry", index + 1, cp.size)?;
+            entry_exists(index, cp.size)?;
             let entry = fetch_entry(&client, index, cp.size).await?;
             let head = vec![
                 format!("entry {index} of {}", cp.size),
@@ -403,7 +410,7 @@ async fn run_inner(args: LogArgs) -> Result<(), LogCmdError> {
         LogCmd::Inclusion { index, size } => {
             let size = size.unwrap_or(cp.size);
             beyond("size", size, cp.size)?;
-            beyond("entry", index + 1, size)?;
+            entry_exists(index, size)?;
             let entry = fetch_entry(&client, index, cp.size).await?;
             prove_inclusion(&mut reader, &cp, index, size, &entry).await?
         }

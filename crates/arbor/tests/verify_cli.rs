@@ -465,3 +465,86 @@ fn log_landmarks_feed_trusted_subtrees() {
     );
     assert!(!active.contains("landmark 1,"), "{active}");
 }
+
+/// Kills the server when the test ends, pass or fail.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `arbor log` over HTTPS against a real `arbor serve` (fresh, empty log 1): the extra
+/// trust root is needed and used, and the served checkpoint, tiles and landmark
+/// document parse.
+#[test]
+fn log_over_https_against_arbor_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (acme, http) = (free_port(), free_port());
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_arbor"))
+            .args(["serve", "--data-dir", data.to_str().unwrap()])
+            .args(["--listen", &format!("127.0.0.1:{acme}")])
+            .args(["--public-http-listen", &format!("127.0.0.1:{http}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start arbor serve"),
+    );
+    let url = format!("https://127.0.0.1:{acme}/mtc/1");
+    let root = data.join("root.pem");
+    let root = root.to_str().unwrap();
+    let mut ready = None;
+    for _ in 0..120 {
+        let o = log_cmd(&url, &["--root", root, "checkpoint"]);
+        if o.status.success() {
+            ready = Some(o);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let o = ready.expect("arbor serve answers /mtc/1/checkpoint");
+    assert!(
+        stdout(&o).starts_with("origin: oid/1.3.6.1.4.1.32473.1.0.1\nsize: "),
+        "{}",
+        stdout(&o)
+    );
+    // Without the extra root the TLS handshake fails: a transport error, exit 2.
+    let o = log_cmd(&url, &["checkpoint"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("invalid peer certificate"),
+        "{o:?}"
+    );
+    let o = log_cmd(&url, &["--root", root, "verify-all"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(stdout(&o).contains("root from hash tiles: matches the checkpoint"));
+    let o = log_cmd(&url, &["--root", root, "landmarks", "--all"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    arbor_mtc::policy_file::parse_trusted_subtrees(&stdout(&o)).unwrap();
+}
+
+#[test]
+fn help_documents_the_file_formats() {
+    let o = arbor(&["verify", "--help"]);
+    let help = stdout(&o);
+    for want in [
+        "POLICY FILE (TOML):",
+        "[[quorum]]",
+        "[[revoked]]",
+        "LOG START END HEXHASH",
+    ] {
+        assert!(help.contains(want), "{want} missing from:\n{help}");
+    }
+}

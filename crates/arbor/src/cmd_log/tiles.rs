@@ -19,7 +19,7 @@ use thiserror::Error;
 pub enum LogCmdError {
     #[error("cannot build the HTTP client: {0}")]
     Client(reqwest::Error),
-    #[error("{path}: {source}")]
+    #[error("{path}: {}", error_chain(.source))]
     Transport {
         path: String,
         source: reqwest::Error,
@@ -37,6 +37,8 @@ pub enum LogCmdError {
     },
     #[error("{0}")]
     Tree(#[from] TlogError),
+    #[error("entry {index} does not exist in a tree of size {size}")]
+    NoSuchEntry { index: u64, size: u64 },
     #[error("{what} {value} is beyond the checkpoint's tree size {size}")]
     Beyond {
         what: &'static str,
@@ -52,6 +54,18 @@ pub enum LogCmdError {
 }
 
 const USER_AGENT: &str = concat!("arbor-log/", env!("CARGO_PKG_VERSION"));
+/// `error: cause: cause...`, since reqwest hides the cause (TLS, DNS, refused) below
+/// "error sending request".
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        out.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    out
+}
+
 /// Tiles fetched concurrently.
 const PARALLEL_FETCHES: usize = 8;
 
