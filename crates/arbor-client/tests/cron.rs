@@ -834,6 +834,61 @@ async fn dns01_rfc2136_tsig_against_bind() {
         "records removed"
     );
 
+    // BIND's signed reply verifies (RFC 8945 §5.3); tampering, a wrong request MAC or a
+    // clock outside the fudge window do not.
+    {
+        use arbor_client::cron::solvers::dns_wire::{self, Change, TsigKey, TsigVerifyError};
+        use base64ct::Encoding;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let key = TsigKey {
+            name: bind.tsig_key.clone(),
+            algorithm: "hmac-sha256".into(),
+            secret: base64ct::Base64::decode_vec(&bind.tsig_secret).unwrap(),
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let m = dns_wire::update_txt(
+            4242,
+            "example.com",
+            "probe.example.com",
+            "v",
+            Change::Add(5),
+        )
+        .unwrap();
+        let (signed, mac) = dns_wire::sign_with_mac(&m, &key, now).unwrap();
+        let mut s = tokio::net::TcpStream::connect(server).await.unwrap();
+        let mut framed = (signed.len() as u16).to_be_bytes().to_vec();
+        framed.extend(&signed);
+        s.write_all(&framed).await.unwrap();
+        let mut lb = [0u8; 2];
+        s.read_exact(&mut lb).await.unwrap();
+        let mut reply = vec![0u8; usize::from(u16::from_be_bytes(lb))];
+        s.read_exact(&mut reply).await.unwrap();
+        assert_eq!(dns_wire::rcode(&reply), Some(0));
+        dns_wire::verify_reply(&reply, &key, &mac, now).unwrap();
+        assert_eq!(
+            dns_wire::verify_reply(&reply, &key, &[0u8; 32], now),
+            Err(TsigVerifyError::BadMac)
+        );
+        assert_eq!(
+            dns_wire::verify_reply(&reply, &key, &mac, now + 1_000),
+            Err(TsigVerifyError::BadTime)
+        );
+        let mut tampered = reply.clone();
+        tampered[3] ^= 0x80; // flip a header flag bit
+        assert_eq!(
+            dns_wire::verify_reply(&tampered, &key, &mac, now),
+            Err(TsigVerifyError::BadMac)
+        );
+        assert_eq!(
+            dns_wire::verify_reply(&m, &key, &mac, now),
+            Err(TsigVerifyError::Unsigned)
+        );
+        assert_eq!(dig_txt(bind.port, "probe.example.com"), "\"v\"");
+    }
+
     // A wrong TSIG secret is refused by BIND: the certificate fails, nothing is published.
     let d2 = tempfile::tempdir().unwrap();
     let cfg2 = config(

@@ -121,24 +121,35 @@ impl Rfc2136 {
         let zone = self.zone_of(name).await?;
         let msg = dns_wire::update_txt(rand::random(), &zone, name, value, change)
             .map_err(|e| err(e.to_string()))?;
-        let msg = match &self.key {
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        };
+        let (msg, mac) = match &self.key {
             Some(k) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                dns_wire::sign(&msg, k, now).map_err(|e| err(e.to_string()))?
+                let (m, mac) =
+                    dns_wire::sign_with_mac(&msg, k, now()).map_err(|e| err(e.to_string()))?;
+                (m, Some(mac))
             }
-            None => msg,
+            None => (msg, None),
         };
         let reply = self.exchange(&msg).await?;
         match dns_wire::rcode(&reply) {
-            Some(0) => Ok(()),
-            rc => Err(err(format!(
-                "UPDATE of {name} in zone {zone} refused by {} (rcode {rc:?})",
-                self.server
-            ))),
+            Some(0) => {}
+            rc => {
+                return Err(err(format!(
+                    "UPDATE of {name} in zone {zone} refused by {} (rcode {rc:?})",
+                    self.server
+                )));
+            }
         }
+        if let (Some(k), Some(mac)) = (&self.key, mac) {
+            dns_wire::verify_reply(&reply, k, &mac, now())
+                .map_err(|e| err(format!("{}: {e}", self.server)))?;
+        }
+        Ok(())
     }
 
     /// Adds the TXT record.

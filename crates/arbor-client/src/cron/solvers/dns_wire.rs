@@ -4,8 +4,8 @@
 //! (RFC 8945 §4.3: MAC over the message and the TSIG variables, then the TSIG RR appended
 //! as the last additional record). Replies are parsed with hickory-proto.
 //!
-//! Deviation: the reply's TSIG MAC is not verified (the reply only tells us whether the
-//! update was applied, and the result is then checked by querying the server).
+//! Signed replies are verified (RFC 8945 §5.3: request MAC, reply without its TSIG record,
+//! TSIG variables; time within the fudge). Deviation: truncated MACs (§5.2.2.1) are refused.
 
 use aws_lc_rs::hmac;
 
@@ -141,6 +141,15 @@ pub fn hmac_algorithm(name: &str) -> Option<hmac::Algorithm> {
 
 /// Appends a TSIG record signing `msg` (RFC 8945 §4.3.3) at `time_signed` (Unix seconds).
 pub fn sign(msg: &[u8], key: &TsigKey, time_signed: u64) -> Result<Vec<u8>, BadName> {
+    sign_with_mac(msg, key, time_signed).map(|(m, _)| m)
+}
+
+/// Like [`sign`], also returning the MAC (needed to verify the reply, §5.3).
+pub fn sign_with_mac(
+    msg: &[u8],
+    key: &TsigKey,
+    time_signed: u64,
+) -> Result<(Vec<u8>, Vec<u8>), BadName> {
     let alg = hmac_algorithm(&key.algorithm).ok_or_else(|| BadName(key.algorithm.clone()))?;
     if msg.len() < 12 {
         return Err(BadName("short message".into()));
@@ -182,7 +191,118 @@ pub fn sign(msg: &[u8], key: &TsigKey, time_signed: u64) -> Result<Vec<u8>, BadN
     out.extend(0u32.to_be_bytes());
     out.extend((rdata.len() as u16).to_be_bytes());
     out.extend(rdata);
-    Ok(out)
+    Ok((out, mac.to_vec()))
+}
+
+fn skip_name(buf: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let len = *buf.get(pos)?;
+        if len & 0xC0 == 0xC0 {
+            return Some(pos + 2);
+        }
+        if len == 0 {
+            return Some(pos + 1);
+        }
+        pos += 1 + usize::from(len);
+    }
+}
+
+fn be16(buf: &[u8], pos: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*buf.get(pos)?, *buf.get(pos + 1)?]))
+}
+
+/// Why a reply's TSIG record was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TsigVerifyError {
+    /// The reply carries no TSIG record (or a malformed one).
+    #[error("reply is not TSIG-signed")]
+    Unsigned,
+    /// The MAC does not match.
+    #[error("reply TSIG MAC does not verify")]
+    BadMac,
+    /// The signing time is outside the fudge window.
+    #[error("reply TSIG time is outside the fudge window")]
+    BadTime,
+}
+
+/// Verifies the TSIG record of `reply` to a request whose MAC was `request_mac`
+/// (RFC 8945 §5.3), at `now` (Unix seconds).
+pub fn verify_reply(
+    reply: &[u8],
+    key: &TsigKey,
+    request_mac: &[u8],
+    now: u64,
+) -> Result<(), TsigVerifyError> {
+    use TsigVerifyError::*;
+    let alg = hmac_algorithm(&key.algorithm).ok_or(Unsigned)?;
+    let counts: Vec<u16> = (0..4)
+        .map(|i| be16(reply, 4 + 2 * i))
+        .collect::<Option<_>>()
+        .ok_or(Unsigned)?;
+    if counts[3] == 0 {
+        return Err(Unsigned);
+    }
+    let mut pos = 12;
+    for _ in 0..counts[0] {
+        pos = skip_name(reply, pos).ok_or(Unsigned)? + 4;
+    }
+    let rrs = usize::from(counts[1]) + usize::from(counts[2]) + usize::from(counts[3]);
+    let mut last_start = pos;
+    for _ in 0..rrs {
+        last_start = pos;
+        let after_name = skip_name(reply, pos).ok_or(Unsigned)?;
+        let rdlen = usize::from(be16(reply, after_name + 8).ok_or(Unsigned)?);
+        pos = after_name + 10 + rdlen;
+    }
+    if pos != reply.len() {
+        return Err(Unsigned);
+    }
+    let after_name = skip_name(reply, last_start).ok_or(Unsigned)?;
+    if be16(reply, after_name) != Some(TYPE_TSIG) {
+        return Err(Unsigned);
+    }
+    let rd = after_name + 10;
+    let alg_end = skip_name(reply, rd).ok_or(Unsigned)?;
+    let time_bytes = reply.get(alg_end..alg_end + 6).ok_or(Unsigned)?;
+    let fudge = be16(reply, alg_end + 6).ok_or(Unsigned)?;
+    let mac_len = usize::from(be16(reply, alg_end + 8).ok_or(Unsigned)?);
+    let mac = reply
+        .get(alg_end + 10..alg_end + 10 + mac_len)
+        .ok_or(Unsigned)?;
+    let p = alg_end + 10 + mac_len;
+    let orig_id = reply.get(p..p + 2).ok_or(Unsigned)?;
+    let error_other = reply.get(p + 2..pos).ok_or(Unsigned)?;
+    if mac.is_empty() {
+        return Err(Unsigned);
+    }
+    // The reply as it was before the TSIG record was added.
+    let mut unsigned = reply[..last_start].to_vec();
+    unsigned[0..2].copy_from_slice(orig_id);
+    unsigned[10..12].copy_from_slice(&(counts[3] - 1).to_be_bytes());
+    let mut ctx = hmac::Context::with_key(&hmac::Key::new(alg, &key.secret));
+    ctx.update(&(request_mac.len() as u16).to_be_bytes());
+    ctx.update(request_mac);
+    ctx.update(&unsigned);
+    ctx.update(&encode_name(&key.name).map_err(|_| Unsigned)?);
+    ctx.update(&CLASS_ANY.to_be_bytes());
+    ctx.update(&0u32.to_be_bytes());
+    ctx.update(&encode_name(&key.algorithm).map_err(|_| Unsigned)?);
+    ctx.update(time_bytes);
+    ctx.update(&fudge.to_be_bytes());
+    ctx.update(error_other);
+    let want = ctx.sign();
+    if want.as_ref().len() != mac.len()
+        || !aws_lc_rs::constant_time::verify_slices_are_equal(want.as_ref(), mac).is_ok()
+    {
+        return Err(BadMac);
+    }
+    let mut t = [0u8; 8];
+    t[2..].copy_from_slice(time_bytes);
+    let signed = u64::from_be_bytes(t);
+    if signed.abs_diff(now) > u64::from(fudge) {
+        return Err(BadTime);
+    }
+    Ok(())
 }
 
 /// The RCODE of a reply (low 4 bits of the flags).
