@@ -4,6 +4,7 @@
 
 mod certs;
 mod common;
+mod crash;
 mod faults;
 mod landmarks;
 mod sequencing;
