@@ -11,6 +11,21 @@
 //! - [`check`]: the full-log invariant checker.
 //! - [`http`]: the axum router for `/mtc`.
 //! - [`witness`], [`witness_client`]: the witness service and the log's client.
+//!
+//! A round: new tiles in memory → one staging bundle → checkpoint signed by
+//! the log's Ed25519 key and the CA cosigner (`subtree/v1`) plus the covering
+//! subtrees signed with timestamp 0 → compare-and-swap into the lock backend
+//! (the commit point; failure stops the log) → staging applied to the final
+//! immutable paths and the checkpoint published (failure stops the log) →
+//! witnesses asked → submitters answered. Start-up recovery applies the staged
+//! round with the same function. See `storage` for the backends.
+//!
+//! Deviations and gaps: the witness has no monitoring (`GET …/checkpoint`)
+//! endpoint; staging bundles of rounds that failed before the commit point are
+//! left behind (the object store has no list operation) and ignored; partial
+//! tiles of older widths are kept; the CA's checkpoint cosignature always uses
+//! the `subtree/v1` key-ID type 0x06 (as mtc-tlog specifies for ML-DSA-44),
+//! whatever algorithm the plugged-in signer uses.
 
 #![forbid(unsafe_code)]
 
