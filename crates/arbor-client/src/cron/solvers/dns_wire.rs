@@ -292,7 +292,7 @@ pub fn verify_reply(
     ctx.update(error_other);
     let want = ctx.sign();
     if want.as_ref().len() != mac.len()
-        || !aws_lc_rs::constant_time::verify_slices_are_equal(want.as_ref(), mac).is_ok()
+        || aws_lc_rs::constant_time::verify_slices_are_equal(want.as_ref(), mac).is_err()
     {
         return Err(BadMac);
     }
