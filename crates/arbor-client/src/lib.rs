@@ -2,7 +2,8 @@
 //! HTTPS pool and nonce pool, [`Account`] handles for everything signed, typed errors that
 //! keep the server's problem document and `Retry-After`, plus the pieces a benchmark or a
 //! test needs: a CSR builder, an in-process http-01 [`Http01Responder`], the end-to-end
-//! [`flow::issue_http01`] and the [`bench`] load driver.
+//! [`flow::issue_http01`] and the [`bench`] load driver; and [`cron`], the resumable
+//! cron-driven client behind `arbor client` (ARI renewal, solvers, atomic state).
 //!
 //! Signing is [`arbor_proto::sign`]; the wire objects are [`arbor_proto::objects`].
 //! Deviations: only `http-01` is automated by [`flow`]; other challenge types can be
