@@ -11,16 +11,15 @@
 //!
 //! Deviation: plain `http://` URLs are allowed (tiles are checked against the
 //! checkpoint, so the transport adds no integrity).
+mod checkpoint;
 mod tiles;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use arbor_mtc::formats::{EntryBody, LandmarkDocument, NOTE_NAME_PREFIX};
-use arbor_mtc::{MtcLogEntry, TrustAnchorId};
-use arbor_tlog::checkpoint::{Checkpoint, open_checkpoint};
-use arbor_tlog::keys::VerifierKey;
-use arbor_tlog::note::Note;
+use arbor_mtc::{CaCertificate, MtcLogEntry, TrustAnchorId};
+use arbor_tlog::checkpoint::Checkpoint;
 use arbor_tlog::subtree_hash;
 use arbor_tlog::tile::Tile;
 use arbor_tlog::{
@@ -42,6 +41,10 @@ pub struct LogArgs {
     /// Extra trust root (PEM) for HTTPS, e.g. the test CA of `arbor serve`.
     #[arg(long, value_name = "PEM")]
     pub root: Option<PathBuf>,
+    /// The MTC CA certificate (`/mtc/ca.der`, DER or PEM); when given, the checkpoint
+    /// must carry the CA cosigner's valid `subtree/v1` cosignature.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// The log's verifier key (`name+hash+base64`, Ed25519), or a file holding it;
     /// when given, the checkpoint's signature must verify.
     #[arg(long = "log-key", value_name = "VKEY")]
@@ -95,26 +98,6 @@ pub struct CheckFailed(String);
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-async fn fetch_checkpoint(
-    client: &LogClient,
-    log_key: Option<&str>,
-) -> Result<(Checkpoint, Note, Option<String>), LogCmdError> {
-    let bytes = client.get("checkpoint").await?;
-    let Some(spec) = log_key else {
-        let note = Note::parse(&bytes)?;
-        let cp = Checkpoint::parse(&note.text).map_err(arbor_tlog::NoteError::from)?;
-        return Ok((cp, note, None));
-    };
-    let spec = match std::fs::read_to_string(spec) {
-        Ok(s) => s.trim().to_string(),
-        Err(_) => spec.trim().to_string(),
-    };
-    let key = VerifierKey::parse(&spec).map_err(LogCmdError::LogKey)?;
-    let verifier = key.ed25519_verifier().map_err(LogCmdError::LogKey)?;
-    let (cp, note) = open_checkpoint(&bytes, &[&verifier])?;
-    Ok((cp, note, Some(key.name)))
 }
 
 /// One line per entry: type, issuer, validity, subject, key hash.
@@ -357,9 +340,10 @@ pub async fn run(args: LogArgs) -> Result<(), String> {
     use arbor_tlog::NoteError;
     match run_inner(args).await {
         Ok(()) => Ok(()),
-        // A checkpoint that fails the given log key is a failed check, not a usage error.
+        // A checkpoint that fails a given key is a failed check, not a usage error.
         Err(
-            e @ LogCmdError::Checkpoint(NoteError::BadSignature(_) | NoteError::NoKnownSignature),
+            e @ (LogCmdError::Checkpoint(NoteError::BadSignature(_) | NoteError::NoKnownSignature)
+            | LogCmdError::Unsigned { .. }),
         ) => {
             println!("invalid: {e}");
             std::process::exit(EXIT_INVALID);
@@ -378,7 +362,17 @@ async fn run_inner(args: LogArgs) -> Result<(), LogCmdError> {
         root.as_deref(),
         Duration::from_secs(args.timeout),
     )?;
-    let (cp, note, verified_by) = fetch_checkpoint(&client, args.log_key.as_deref()).await?;
+    let ca = match &args.ca {
+        Some(p) => {
+            let der = crate::cmd_verify::der_from_file(p).map_err(LogCmdError::Usage)?;
+            Some(CaCertificate::from_der(&der).map_err(|e| {
+                LogCmdError::Usage(format!("{}: not an MTC CA certificate: {e}", p.display()))
+            })?)
+        }
+        None => None,
+    };
+    let fetched = checkpoint::fetch(&client, args.log_key.as_deref(), ca.as_ref()).await?;
+    let (cp, note) = (fetched.checkpoint, fetched.note);
     let mut reader = TileReader::new(client.clone(), cp.size);
     let outcome: Result<Vec<String>, CheckFailed> = match args.cmd {
         LogCmd::Checkpoint => {
@@ -390,10 +384,7 @@ async fn run_inner(args: LogArgs) -> Result<(), LogCmdError> {
             for s in &note.signatures {
                 lines.push(format!("signature: {} {}", s.name, hex(&s.key_id)));
             }
-            lines.push(match verified_by {
-                Some(name) => format!("log signature: verified ({name})"),
-                None => "log signature: not checked (no --log-key)".to_string(),
-            });
+            lines.extend(fetched.checks);
             Ok(lines)
         }
         LogCmd::Entry { index } => {

@@ -326,7 +326,10 @@ fn log_commands() {
         &["--log-key", &other.verifier_key().to_string(), "checkpoint"],
     );
     assert_eq!(o.status.code(), Some(1), "{o:?}");
-    assert!(stdout(&o).starts_with("invalid: checkpoint: no signature from a known key"));
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("invalid: checkpoint: no log signature by {ORIGIN}")
+    );
 
     let o = log_cmd(&url, &["entry", "5"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
@@ -385,8 +388,7 @@ fn log_commands() {
 #[test]
 fn log_detects_tampering() {
     let log = build_log();
-    // Entry 4 (a null entry) becomes a different null-sized entry in the second bundle's
-    // neighbour: replace the first bundle's 5th entry bytes 00 00 00 00 with 00 00 00 01.
+    // Entry 4, a null entry (00 00 00 00), becomes 00 00 00 01 in the first bundle.
     let mut files = log.files.clone();
     let bundle = files.get_mut("tile/entries/000").unwrap();
     let entries: Vec<Vec<u8>> = arbor_tlog::bundle::decode_bundle(bundle)
@@ -397,6 +399,22 @@ fn log_detects_tampering() {
         .collect();
     *bundle = encode_bundle(&entries).unwrap();
     let url = serve(files);
+    // A checkpoint whose text changed under its signature lines.
+    let mut forged_files = log.files.clone();
+    let signed = String::from_utf8(log.files["checkpoint"].clone()).unwrap();
+    let (_, sigs) = signed.split_once("\n\n").unwrap();
+    let forged = Checkpoint::new(ORIGIN, SIZE, [0u8; 32]).to_text().unwrap();
+    forged_files.insert(
+        "checkpoint".into(),
+        format!("{forged}\n{sigs}").into_bytes(),
+    );
+    let forged_url = serve(forged_files);
+    let o = log_cmd(&forged_url, &["--log-key", &log.vkey, "checkpoint"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("invalid: checkpoint: signature by {ORIGIN} does not verify")
+    );
 
     let o = log_cmd(&url, &["verify-all"]);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
@@ -530,6 +548,29 @@ fn log_over_https_against_arbor_serve() {
     let o = log_cmd(&url, &["--root", root, "verify-all"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert!(stdout(&o).contains("root from hash tiles: matches the checkpoint"));
+    // The served CA certificate's cosigner key verifies the checkpoint's cosignature;
+    // the demo CA (same ID, other key) does not.
+    let ca = data.join("mtc/ca.der");
+    let o = log_cmd(
+        &url,
+        &["--root", root, "--ca", ca.to_str().unwrap(), "checkpoint"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(
+        stdout(&o).contains("CA cosignature: verified (oid/1.3.6.1.4.1.32473.1)"),
+        "{}",
+        stdout(&o)
+    );
+    let demo = vector("ca.der");
+    let o = log_cmd(
+        &url,
+        &["--root", root, "--ca", demo.to_str().unwrap(), "checkpoint"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim(),
+        "invalid: checkpoint: no CA cosignature by oid/1.3.6.1.4.1.32473.1"
+    );
     let o = log_cmd(&url, &["--root", root, "landmarks", "--all"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     arbor_mtc::policy_file::parse_trusted_subtrees(&stdout(&o)).unwrap();

@@ -45,6 +45,8 @@ pub enum LogCmdError {
         value: u64,
         size: u64,
     },
+    #[error("checkpoint: no {what} by {name}")]
+    Unsigned { what: &'static str, name: String },
     #[error("checkpoint origin {0:?} does not name a log number; pass --log")]
     Origin(String),
     #[error("{0}")]
