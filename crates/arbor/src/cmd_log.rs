@@ -23,12 +23,12 @@ use arbor_tlog::checkpoint::Checkpoint;
 use arbor_tlog::subtree_hash;
 use arbor_tlog::tile::Tile;
 use arbor_tlog::{
-    CompactRange, Hash, consistency_proof, inclusion_proof, leaf_hash, tree_hash,
+    CompactRange, Hash, TlogError, consistency_proof, inclusion_proof, leaf_hash, tree_hash,
     verify_consistency, verify_inclusion,
 };
 use thiserror::Error;
 
-pub use tiles::{LogClient, LogCmdError, TileReader};
+pub use tiles::{LogClient, LogCmdError, PARALLEL_FETCHES, TileReader};
 
 use crate::cmd_verify::{EXIT_INVALID, parse_time};
 
@@ -229,13 +229,28 @@ async fn verify_all(
     let mut range = CompactRange::new();
     let (mut nulls, mut tbs, mut bad) = (0u64, 0u64, 0u64);
     let bundles = cp.size.div_ceil(256);
-    for n in 0..bundles {
-        let width = (cp.size - n * 256).min(256) as u16;
-        let tile = Tile::new(0, n, width).map_err(|source| LogCmdError::Tile {
-            path: format!("tile/entries/{n}"),
-            source,
-        })?;
-        for e in client.bundle(tile).await? {
+    // Bundles are fetched a window at a time, concurrently, and hashed in order.
+    let mut next = 0;
+    while next < bundles {
+        let window = next..bundles.min(next + PARALLEL_FETCHES as u64);
+        next = window.end;
+        let mut set = tokio::task::JoinSet::new();
+        for n in window.clone() {
+            let width = (cp.size - n * 256).min(256) as u16;
+            let tile = Tile::new(0, n, width).map_err(|source| LogCmdError::Tile {
+                path: format!("tile/entries/{n}"),
+                source,
+            })?;
+            let c = client.clone();
+            set.spawn(async move { (n, c.bundle(tile).await) });
+        }
+        let mut got = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            let (n, entries) = joined.map_err(|e| TlogError::Storage(e.to_string()))?;
+            got.push((n, entries?));
+        }
+        got.sort_by_key(|(n, _)| *n);
+        for e in got.into_iter().flat_map(|(_, entries)| entries) {
             match MtcLogEntry::decode(&e).map(|d| d.body) {
                 Ok(EntryBody::Null) => nulls += 1,
                 Ok(EntryBody::TbsCert(_)) => tbs += 1,

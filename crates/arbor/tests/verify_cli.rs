@@ -1,7 +1,7 @@
 //! `arbor verify` and `arbor log` run as the built binary: verification of the
 //! draft-ietf-plants-merkle-tree-certs -07 vectors (exit codes and reasons), and the
 //! monitor commands against a static tlog-tiles server started in-process, serving a
-//! log generated here with arbor-tlog (300 entries, Ed25519-signed checkpoint).
+//! log generated here with arbor-tlog (2,600 entries: 11 bundles, two tile levels; Ed25519-signed checkpoint).
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -217,7 +217,7 @@ fn landmark_relative() {
 // ---- arbor log against a static tile server ----
 
 const ORIGIN: &str = "oid/1.3.6.1.4.1.32473.1.0.1";
-const SIZE: u64 = 300;
+const SIZE: u64 = 2600;
 /// Landmarks 1..3 at sizes 64, 200, 300; landmark 1 expires first.
 const LANDMARKS: &str = "3\n300 1924991999\n200 1900000000\n64 1800000000\n0 0\n";
 
@@ -312,7 +312,7 @@ fn log_commands() {
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     let out = stdout(&o);
     assert!(
-        out.contains(&format!("origin: {ORIGIN}\nsize: 300\nroot: {root}\n")),
+        out.contains(&format!("origin: {ORIGIN}\nsize: {SIZE}\nroot: {root}\n")),
         "{out}"
     );
     assert!(
@@ -335,16 +335,18 @@ fn log_commands() {
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     let out = stdout(&o);
     assert!(
-        out.contains("entry 5 of 300\nentry: tbs_cert_entry issuer 32473.1"),
+        out.contains(&format!(
+            "entry 5 of {SIZE}\nentry: tbs_cert_entry issuer 32473.1"
+        )),
         "{out}"
     );
     assert!(out.contains("validity 1577836800 .. 1924991999"), "{out}");
     assert!(out.contains(&format!(
-        "inclusion: verified against root {root} of size 300"
+        "inclusion: verified against root {root} of size {SIZE}"
     )));
     let o = log_cmd(&url, &["entry", "260"]);
     assert!(stdout(&o).contains("entry: null_entry"), "{}", stdout(&o));
-    let o = log_cmd(&url, &["entry", "300"]);
+    let o = log_cmd(&url, &["entry", &SIZE.to_string()]);
     assert_eq!(o.status.code(), Some(2));
 
     // Inclusion in an older tree, proven consistent with the checkpoint.
@@ -357,9 +359,16 @@ fn log_commands() {
         assert!(out.contains(&format!("  {}\n", hex(h))), "{out}");
     }
     assert!(
-        out.contains("consistency 250 -> 300 (checkpoint): verified"),
+        out.contains(&format!("consistency 250 -> {SIZE} (checkpoint): verified")),
         "{out}"
     );
+
+    // The last entry (partial bundle and tiles) and one in a middle bundle.
+    for index in ["2599", "1500"] {
+        let o = log_cmd(&url, &["inclusion", index]);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        assert!(stdout(&o).contains(&format!("inclusion: verified against root {root}")));
+    }
 
     let o = log_cmd(&url, &["consistency", "100", "299"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
@@ -369,16 +378,16 @@ fn log_commands() {
     for h in &want {
         assert!(out.contains(&format!("  {}\n", hex(h))), "{out}");
     }
-    assert!(out.contains(
-        "consistency 100 -> 299: verified\nconsistency 299 -> 300 (checkpoint): verified"
-    ));
+    assert!(out.contains(&format!(
+        "consistency 100 -> 299: verified\nconsistency 299 -> {SIZE} (checkpoint): verified"
+    )));
 
     let o = log_cmd(&url, &["verify-all"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert_eq!(
         stdout(&o),
         format!(
-            "checked 300 entries in 2 bundles: 75 null_entry, 225 tbs_cert_entry, 0 undecodable\n\
+            "checked {SIZE} entries in 11 bundles: 650 null_entry, 1950 tbs_cert_entry, 0 undecodable\n\
              root from entries: {root} matches the checkpoint\n\
              root from hash tiles: matches the checkpoint\n"
         )
@@ -419,7 +428,7 @@ fn log_detects_tampering() {
     let o = log_cmd(&url, &["verify-all"]);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
     assert!(
-        stdout(&o).starts_with("invalid: root of the 300 fetched entries is "),
+        stdout(&o).starts_with(&format!("invalid: root of the {SIZE} fetched entries is ")),
         "{}",
         stdout(&o)
     );

@@ -69,7 +69,7 @@ fn error_chain(e: &reqwest::Error) -> String {
 }
 
 /// Tiles fetched concurrently.
-const PARALLEL_FETCHES: usize = 8;
+pub const PARALLEL_FETCHES: usize = 8;
 
 /// Fetches log resources relative to the prefix URL.
 #[derive(Clone)]
