@@ -28,6 +28,12 @@ pub struct ClientOptions {
     pub max_nonce_retries: u32,
     /// Spare nonces kept.
     pub nonce_pool_cap: usize,
+    /// Resends after `503 Service Unavailable` with a short `Retry-After` (RFC 9110
+    /// §15.6.4) before giving up and reporting the error.
+    pub max_unavailable_retries: u32,
+    /// The longest `Retry-After` waited for inline on a 503; longer ones are returned to
+    /// the caller (the cron client saves them and resumes on a later run).
+    pub max_inline_retry_after: std::time::Duration,
 }
 
 impl Default for ClientOptions {
@@ -36,6 +42,8 @@ impl Default for ClientOptions {
             http: HttpOptions::default(),
             max_nonce_retries: DEFAULT_MAX_NONCE_RETRIES,
             nonce_pool_cap: DEFAULT_NONCE_POOL_CAP,
+            max_unavailable_retries: 3,
+            max_inline_retry_after: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -186,6 +194,7 @@ impl AcmeClient {
         F: Fn(&str) -> Result<serde_json::Value, JwsError>,
     {
         let mut rejected = 0u32;
+        let mut unavailable = 0u32;
         loop {
             let nonce = self.nonce().await?;
             let jws = sign(&nonce)?;
@@ -209,6 +218,20 @@ impl AcmeClient {
             }
             if (200..300).contains(&raw.status) {
                 return Ok(raw);
+            }
+            if raw.status == 503
+                && unavailable < self.inner.opts.max_unavailable_retries
+                && let Some(wait) = raw.retry_after
+                && wait <= self.inner.opts.max_inline_retry_after
+            {
+                unavailable += 1;
+                tracing::debug!(
+                    url,
+                    ?wait,
+                    "503 with a short Retry-After; waiting and resending"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
             }
             let err = raw.into_error();
             if err.problem_type() != Some(ProblemType::BadNonce) {

@@ -66,6 +66,16 @@ impl Ca {
         resolver: ResolverConfig,
         ra: RaConfig,
     ) -> Ca {
+        Self::start_full(http_port, tls_port, resolver, ra, FrontEndConfig::default()).await
+    }
+
+    async fn start_full(
+        http_port: u16,
+        tls_port: u16,
+        resolver: ResolverConfig,
+        ra: RaConfig,
+        front_end: FrontEndConfig,
+    ) -> Ca {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = Arc::new(TestClock::new(SystemClock.now()));
         let running = start(StartOptions {
@@ -82,7 +92,7 @@ impl Ca {
                 max_body: 64 * 1024,
             },
             ra,
-            front_end: FrontEndConfig::default(),
+            front_end,
             server_names: vec!["localhost".into()],
             server_ips: vec!["127.0.0.1".parse().expect("addr")],
             organization: "Arbor Test CA".into(),
@@ -1466,4 +1476,77 @@ async fn failed_deploy_hook_is_retried_next_run() {
         "x\nx\n",
         "hook ran twice, not thrice"
     );
+}
+
+/// The hostile CA (issue 6): half the nonces rejected, 503 + Retry-After on a fifth of the
+/// POSTs, both Retry-After forms, shuffled lists, asynchronous finalize, partial
+/// authorization reuse, alternate chains. The client still gets its certificate within a
+/// few runs, and renews it.
+#[tokio::test]
+async fn hostile_ca_still_issues() {
+    let port = free_port();
+    let ra = RaConfig {
+        rate_limits: arbor_ra::RateLimits::off(),
+        async_finalize_ms: Some(300),
+        authz_reuse_percent: 50,
+        ..RaConfig::default()
+    };
+    let front_end = FrontEndConfig {
+        hostile: arbor_server::HostileKnobs {
+            nonce_reject_percent: 50,
+            unavailable_percent: 20,
+            shuffle: true,
+            mixed_retry_after: true,
+        },
+        ..FrontEndConfig::default()
+    };
+    let ca = Ca::start_full(
+        port,
+        free_port(),
+        ResolverConfig::Fixed("127.0.0.1".parse().expect("ip")),
+        ra,
+        front_end,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["h1.example.com", "h2.example.com", "h3.example.com"];
+    let cfg = config(
+        dir.path(),
+        &ca,
+        "",
+        &format!(
+            "identifiers = [\"{}\", \"{}\", \"{}\"]\nchallenge = \"http-01\"\nhttp_port = {port}\nkey = \"p256\"\npreferred_chain = \"Arbor Test Alternate Root\"\n",
+            names[0], names[1], names[2]
+        ),
+    );
+    let o = opts(&ca);
+    let mut issued = false;
+    let mut runs = 0;
+    while runs < 10 && !issued {
+        runs += 1;
+        let r = pass(&cfg, &o).await;
+        for c in &r.outcomes {
+            println!("run {runs}: {}", c.line);
+        }
+        issued = r.outcomes.iter().all(|c| c.ok)
+            && cfg.certificates[0].output_dir.join("cert.pem").exists();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert!(
+        issued,
+        "certificate issued within {runs} runs against the hostile CA"
+    );
+    check_installed(&cfg, &ca, &names);
+    // The alternate chain was chosen: it verifies against the alternate root only.
+    let out = &cfg.certificates[0].output_dir;
+    let alt_root = ca.dir.path().join("root-alt.pem");
+    let v = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(&alt_root)
+        .arg("-untrusted")
+        .arg(out.join("chain.pem"))
+        .arg(out.join("cert.pem"))
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
 }

@@ -1,6 +1,7 @@
-//! `arbor`: the one binary. Subcommands: `serve` (the ACME CA), `admin` (EAB keys),
-//! `bench` (load generator against any ACME CA), `testdns` (scriptable DNS for tests).
-//! More arrive with later issues (client, verify, log, witness).
+//! `arbor`: the one binary. Subcommands: `serve` (the ACME CA, with the MTC log at
+//! `/mtc`), `client` (the cron ACME client), `admin` (EAB keys), `bench` (load generator
+//! against any ACME CA), `testdns` (scriptable DNS for tests), `verify` (MTC relying
+//! party), `log` (MTC log monitor), `witness` (independent MTC/tlog cosigner).
 #![forbid(unsafe_code)]
 
 mod cmd_admin;
@@ -10,6 +11,7 @@ mod cmd_log;
 mod cmd_serve;
 mod cmd_testdns;
 mod cmd_verify;
+mod cmd_witness;
 mod config;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +48,8 @@ enum Cmd {
     Verify(cmd_verify::VerifyArgs),
     /// Inspect and monitor an MTC issuance log.
     Log(cmd_log::LogArgs),
+    /// An independent MTC/tlog witness (c2sp.org/tlog-witness add-checkpoint, sign-subtree).
+    Witness(cmd_witness::WitnessArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
             Cmd::Testdns(a) => cmd_testdns::run(a).await.map(|()| 0),
             Cmd::Verify(a) => cmd_verify::run(a).await.map(|()| 0),
             Cmd::Log(a) => cmd_log::run(a).await.map(|()| 0),
+            Cmd::Witness(a) => cmd_witness::run(a).await.map(|()| 0),
             Cmd::Bench(a) => cmd_bench::run(a)
                 .await
                 .map(|()| 0)
