@@ -82,6 +82,19 @@ fn standalone_with_witness_policy() {
         stdout(&o).trim(),
         "valid: standalone 0x100000000000a log 1 index 10, subtree [8, 11), by cosigners 32473.1, 32473.2.1, 32473.2.2"
     );
+    // openssl, an independent parser, reads the same serial.
+    let ssl = Command::new("openssl")
+        .args(["x509", "-inform", "der", "-noout", "-serial", "-in"])
+        .arg(vector("standalone.der"))
+        .output()
+        .expect("run openssl");
+    let serial = String::from_utf8_lossy(&ssl.stdout).trim().to_string();
+    let serial = u64::from_str_radix(serial.strip_prefix("serial=").unwrap(), 16).unwrap();
+    assert!(stdout(&o).contains(&format!(
+        " 0x{serial:x} log {} index {},",
+        serial >> 48,
+        serial & 0xffff_ffff_ffff
+    )));
     // The CA-only certificate lacks the witnesses this policy wants.
     let o = verify(
         "standalone_ca_only.der",
