@@ -12,23 +12,26 @@
 //! Deviation: plain `http://` URLs are allowed (tiles are checked against the
 //! checkpoint, so the transport adds no integrity).
 mod checkpoint;
+mod landmarks;
+mod monitor;
 mod tiles;
+
+pub use landmarks::trusted_from_log;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arbor_mtc::formats::{EntryBody, LandmarkDocument, NOTE_NAME_PREFIX};
-use arbor_mtc::{CaCertificate, MtcLogEntry, TrustAnchorId};
+use arbor_mtc::formats::EntryBody;
+use arbor_mtc::{CaCertificate, MtcLogEntry};
 use arbor_tlog::checkpoint::Checkpoint;
-use arbor_tlog::subtree_hash;
 use arbor_tlog::tile::Tile;
 use arbor_tlog::{
-    CompactRange, Hash, TlogError, consistency_proof, inclusion_proof, leaf_hash, tree_hash,
-    verify_consistency, verify_inclusion,
+    Hash, consistency_proof, inclusion_proof, leaf_hash, tree_hash, verify_consistency,
+    verify_inclusion,
 };
 use thiserror::Error;
 
-pub use tiles::{LogClient, LogCmdError, PARALLEL_FETCHES, TileReader};
+pub use tiles::{LogClient, LogCmdError, TileReader};
 
 use crate::cmd_verify::{EXIT_INVALID, parse_time};
 
@@ -221,134 +224,6 @@ async fn tie_to_checkpoint(
     Ok(Ok(lines))
 }
 
-async fn verify_all(
-    client: &LogClient,
-    reader: &mut TileReader,
-    cp: &Checkpoint,
-) -> Result<Result<Vec<String>, CheckFailed>, LogCmdError> {
-    let mut range = CompactRange::new();
-    let (mut nulls, mut tbs, mut bad) = (0u64, 0u64, 0u64);
-    let bundles = cp.size.div_ceil(256);
-    // Bundles are fetched a window at a time, concurrently, and hashed in order.
-    let mut next = 0;
-    while next < bundles {
-        let window = next..bundles.min(next + PARALLEL_FETCHES as u64);
-        next = window.end;
-        let mut set = tokio::task::JoinSet::new();
-        for n in window.clone() {
-            let width = (cp.size - n * 256).min(256) as u16;
-            let tile = Tile::new(0, n, width).map_err(|source| LogCmdError::Tile {
-                path: format!("tile/entries/{n}"),
-                source,
-            })?;
-            let c = client.clone();
-            set.spawn(async move { (n, c.bundle(tile).await) });
-        }
-        let mut got = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            let (n, entries) = joined.map_err(|e| TlogError::Storage(e.to_string()))?;
-            got.push((n, entries?));
-        }
-        got.sort_by_key(|(n, _)| *n);
-        for e in got.into_iter().flat_map(|(_, entries)| entries) {
-            match MtcLogEntry::decode(&e).map(|d| d.body) {
-                Ok(EntryBody::Null) => nulls += 1,
-                Ok(EntryBody::TbsCert(_)) => tbs += 1,
-                Err(_) => bad += 1,
-            }
-            range.append(leaf_hash(&e))?;
-        }
-    }
-    let mut lines = vec![format!(
-        "checked {} entries in {bundles} bundles: {nulls} null_entry, {tbs} tbs_cert_entry, {bad} undecodable",
-        range.size()
-    )];
-    if range.root() != cp.root_hash {
-        return Ok(Err(CheckFailed(format!(
-            "root of the {} fetched entries is {}, checkpoint says {}",
-            cp.size,
-            hex(&range.root()),
-            hex(&cp.root_hash)
-        ))));
-    }
-    lines.push(format!(
-        "root from entries: {} matches the checkpoint",
-        hex(&cp.root_hash)
-    ));
-    let from_tiles = reader.with(|r| tree_hash(r, cp.size)).await?;
-    if from_tiles != cp.root_hash {
-        return Ok(Err(CheckFailed(format!(
-            "root from hash tiles is {}, checkpoint says {}",
-            hex(&from_tiles),
-            hex(&cp.root_hash)
-        ))));
-    }
-    lines.push("root from hash tiles: matches the checkpoint".to_string());
-    if bad > 0 {
-        return Ok(Err(CheckFailed(format!(
-            "{bad} entries do not decode as MTCLogEntry"
-        ))));
-    }
-    Ok(Ok(lines))
-}
-
-/// The log number `N` of an origin `oid/1.3.6.1.4.1.<caID>.0.<N>` (draft §5.3.1).
-fn log_number(origin: &str) -> Option<u16> {
-    let id: TrustAnchorId = origin.strip_prefix(NOTE_NAME_PREFIX)?.parse().ok()?;
-    match id.components().as_slice() {
-        [.., 0, n] => u16::try_from(*n).ok(),
-        _ => None,
-    }
-}
-
-/// `LOG START END HEXHASH  # landmark L, expires E` for each wanted landmark subtree.
-async fn landmark_lines(
-    client: &LogClient,
-    reader: &mut TileReader,
-    cp: &Checkpoint,
-    all: bool,
-    now: i64,
-    log: Option<u16>,
-) -> Result<Result<Vec<String>, CheckFailed>, LogCmdError> {
-    let Some(log) = log.or_else(|| log_number(&cp.origin)) else {
-        return Err(LogCmdError::Origin(cp.origin.clone()));
-    };
-    let text = client.get("landmarks").await?;
-    let doc = match std::str::from_utf8(&text).map(LandmarkDocument::parse) {
-        Ok(Ok(doc)) => doc,
-        Ok(Err(e)) => return Ok(Err(CheckFailed(format!("landmark document: {e}")))),
-        Err(_) => return Ok(Err(CheckFailed("landmark document is not UTF-8".into()))),
-    };
-    let now = u64::try_from(now).unwrap_or(0);
-    let mut lines = Vec::new();
-    for landmark in &doc.landmarks {
-        if landmark.tree_size > cp.size {
-            return Ok(Err(CheckFailed(format!(
-                "landmark {} has tree size {}, beyond the checkpoint's {}",
-                landmark.number, landmark.tree_size, cp.size
-            ))));
-        }
-    }
-    for s in doc.subtrees() {
-        let Some(l) = doc.landmarks.iter().find(|l| l.number == s.landmark) else {
-            continue;
-        };
-        if !all && now > l.expiry {
-            continue;
-        }
-        let hash = reader.with(|r| subtree_hash(r, s.start, s.end)).await?;
-        lines.push(format!(
-            "{log} {} {} {}  # landmark {}, expires {}",
-            s.start,
-            s.end,
-            hex(&hash),
-            s.landmark,
-            l.expiry
-        ));
-    }
-    Ok(Ok(lines))
-}
-
 /// Runs `arbor log`. A failed check prints `invalid: ...` and exits with
 /// [`EXIT_INVALID`]; `Err` is for usage, transport and I/O problems.
 pub async fn run(args: LogArgs) -> Result<(), String> {
@@ -442,13 +317,15 @@ async fn run_inner(args: LogArgs) -> Result<(), LogCmdError> {
                 }
             }
         }
-        LogCmd::VerifyAll => verify_all(&client, &mut reader, &cp).await?,
+        LogCmd::VerifyAll => monitor::verify_all(&client, &mut reader, &cp).await?,
         LogCmd::Landmarks { all, now, log } => {
             let now = match now {
                 Some(t) => parse_time(&t).map_err(LogCmdError::Usage)?,
                 None => crate::cmd_verify::now_unix().map_err(LogCmdError::Usage)?,
             };
-            landmark_lines(&client, &mut reader, &cp, all, now, log).await?
+            landmarks::landmark_subtrees(&client, &mut reader, &cp, all, now, log)
+                .await?
+                .map(|(_, found)| found.iter().map(landmarks::LandmarkHash::line).collect())
         }
     };
     match outcome {

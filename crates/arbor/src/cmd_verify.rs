@@ -14,6 +14,8 @@ use arbor_mtc::{CaCertificate, CosignerPolicy, TrustedSubtrees, Verified, verify
 
 /// Exit status for a certificate that fails verification.
 pub const EXIT_INVALID: i32 = 1;
+/// Per-request timeout for `--log-url` fetches.
+const LOG_TIMEOUT_SECS: u64 = 30;
 
 const POLICY_HELP: &str = "\
 POLICY FILE (TOML):
@@ -35,7 +37,9 @@ from --ca unless the policy lists a cosigner with the CA's ID.
 TRUSTED SUBTREES: --trusted-subtree LOG:START:END:HEXHASH (repeatable) and/or
 --trusted-subtrees FILE with one `LOG START END HEXHASH` per line (# comments).
 --landmarks FILE (a landmark document as served at /mtc/<N>/landmarks) only names
-the landmark a trusted subtree belongs to in the output.
+the landmark a trusted subtree belongs to in the output. --log-url URL fetches the
+active landmark subtrees from a live log instead (`arbor log landmarks` prints them
+in the --trusted-subtrees format).
 
 OUTPUT: `valid: <standalone|landmark-relative> 0x<serial> log N index I, subtree
 [s, e), by <cosigners ...|landmark L|trusted subtree>` and exit 0, or
@@ -63,6 +67,14 @@ pub struct VerifyArgs {
     /// File of trusted subtrees, `LOG START END HEXHASH` per line.
     #[arg(long = "trusted-subtrees", value_name = "FILE")]
     pub trusted_subtrees: Option<PathBuf>,
+    /// Also trust the active landmark subtrees of this MTC log (e.g.
+    /// https://127.0.0.1:14000/mtc/1): its landmark document, subtree hashes from its
+    /// tiles, each proven consistent with a checkpoint the CA cosigner (--ca) signed.
+    #[arg(long, value_name = "URL")]
+    pub log_url: Option<String>,
+    /// Extra trust root (PEM) for --log-url over HTTPS.
+    #[arg(long, value_name = "PEM", requires = "log_url")]
+    pub root: Option<PathBuf>,
     /// Verification time: RFC 3339 (`2026-01-01T00:00:00Z`) or Unix seconds; default now.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
@@ -190,17 +202,24 @@ pub async fn run(args: VerifyArgs) -> Result<(), String> {
         Some(p) => load_policy(p)?,
         None => CosignerPolicy::new(),
     };
-    let landmarks = match &args.landmarks {
+    let mut landmarks = match &args.landmarks {
         Some(p) => Some(
             LandmarkDocument::parse(&read_text(p)?).map_err(|e| format!("{}: {e}", p.display()))?,
         ),
         None => None,
     };
-    let trusted = load_trusted(&args)?;
+    let mut trusted = load_trusted(&args)?;
     let now = match &args.now {
         Some(s) => parse_time(s)?,
         None => now_unix()?,
     };
+    if let Some(url) = &args.log_url {
+        let timeout = std::time::Duration::from_secs(LOG_TIMEOUT_SECS);
+        let (live, doc) =
+            crate::cmd_log::trusted_from_log(url, args.root.as_deref(), &ca, now, timeout).await?;
+        trusted.0.extend(live.0);
+        landmarks.get_or_insert(doc);
+    }
     match verify(&cert, &ca, &policy, &trusted, now) {
         Ok(v) => {
             println!("{}", describe(&v, landmarks.as_ref()));

@@ -242,6 +242,11 @@ struct TestLog {
 
 /// Entries cycle through null and the three vector certificates' log entries.
 fn build_log() -> TestLog {
+    build_log_altered(None)
+}
+
+/// [`build_log`], with entry `altered` (a null entry) replaced by `00 00 00 01`.
+fn build_log_altered(altered: Option<u64>) -> TestLog {
     let certs: Vec<Vec<u8>> = ["standalone.der", "landmark_32.der", "landmark_2121.der"]
         .iter()
         .map(|f| {
@@ -252,6 +257,7 @@ fn build_log() -> TestLog {
         .collect();
     let entries: Vec<Vec<u8>> = (0..SIZE)
         .map(|i| match i % 4 {
+            _ if Some(i) == altered => vec![0, 0, 0, 1],
             0 => vec![0, 0, 0, 0],
             k => certs[k as usize - 1].clone(),
         })
@@ -402,6 +408,7 @@ fn log_commands() {
         format!(
             "checked {SIZE} entries in 11 bundles: 650 null_entry, 1950 tbs_cert_entry, 0 undecodable\n\
              root from entries: {root} matches the checkpoint\n\
+             hash tiles: 12 tiles on 2 levels match the entries\n\
              root from hash tiles: matches the checkpoint\n"
         )
     );
@@ -438,12 +445,45 @@ fn log_detects_tampering() {
         format!("invalid: checkpoint: signature by {ORIGIN} does not verify")
     );
 
+    // A level-0 hash tile altered at entry 10: landmark subtree hashes (or their
+    // consistency proofs) from tiles no longer match the checkpoint (the newest
+    // landmark, 3, is checked first), and verify-all notices the tiles.
+    let mut bad_tiles = log.files.clone();
+    bad_tiles.get_mut("tile/0/000").unwrap()[10 * 32] ^= 1;
+    let bad_tiles_url = serve(bad_tiles);
+    let o = log_cmd(&bad_tiles_url, &["landmarks", "--all", "--now", "0"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim(),
+        "invalid: landmark 3 subtree [192, 256) is not consistent with the checkpoint: hash mismatch"
+    );
+    let o = log_cmd(&bad_tiles_url, &["verify-all"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim(),
+        "invalid: tile/0/000 hash 10 does not match the entries"
+    );
+
     let o = log_cmd(&url, &["verify-all"]);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
-    assert!(
-        stdout(&o).starts_with(&format!("invalid: root of the {SIZE} fetched entries is ")),
-        "{}",
-        stdout(&o)
+    // The altered entry no longer matches its leaf hash in the level-0 tile.
+    assert_eq!(
+        stdout(&o).trim(),
+        "invalid: tile/0/000 hash 4 does not match the entries"
+    );
+    // A self-consistent log (entries and tiles agree) under another log's checkpoint.
+    let other = build_log_altered(Some(4));
+    let mut mixed = other.files.clone();
+    mixed.insert("checkpoint".into(), log.files["checkpoint"].clone());
+    let o = log_cmd(&serve(mixed), &["verify-all"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim(),
+        format!(
+            "invalid: root of the {SIZE} fetched entries is {}, checkpoint says {}",
+            hex(&other.tree.root()),
+            hex(&log.tree.root())
+        )
     );
     let o = log_cmd(&url, &["inclusion", "4"]);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
@@ -592,6 +632,39 @@ fn log_over_https_against_arbor_serve() {
     assert_eq!(
         stdout(&o).trim(),
         "invalid: checkpoint: no CA cosignature by oid/1.3.6.1.4.1.32473.1"
+    );
+    // verify --log-url: the served CA cosigned the checkpoint, so its (still empty)
+    // landmark list is accepted and the demo landmark certificate is not covered.
+    let lm = vector("landmark_32.der");
+    let o = arbor(&[
+        "verify",
+        "--cert",
+        lm.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+        "--log-url",
+        &url,
+        "--root",
+        root,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(stdout(&o).starts_with("invalid: "), "{o:?}");
+    // With the demo CA the checkpoint lacks that CA's cosignature: not trustworthy, exit 2.
+    let o = arbor(&[
+        "verify",
+        "--cert",
+        lm.to_str().unwrap(),
+        "--ca",
+        demo.to_str().unwrap(),
+        "--log-url",
+        &url,
+        "--root",
+        root,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no CA cosignature by oid/1.3.6.1.4.1.32473.1"),
+        "{o:?}"
     );
     let o = log_cmd(&url, &["--root", root, "landmarks", "--all"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
