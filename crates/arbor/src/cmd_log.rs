@@ -75,8 +75,8 @@ pub enum LogCmd {
     },
     /// Build and verify a consistency proof between tree sizes OLD and NEW.
     Consistency { old: u64, new: u64 },
-    /// Fetch every entry bundle, hash every leaf, and check the root against the
-    /// checkpoint and the hash tiles (a monitor's full check).
+    /// Fetch every entry bundle and hash tile; check every tile hash against the
+    /// entries and the root against the checkpoint (a monitor's full check).
     VerifyAll,
     /// Fetch the landmark document and compute each active landmark subtree's hash
     /// from tiles; prints `LOG START END HEXHASH` lines for `arbor verify
@@ -227,22 +227,27 @@ async fn tie_to_checkpoint(
 /// Runs `arbor log`. A failed check prints `invalid: ...` and exits with
 /// [`EXIT_INVALID`]; `Err` is for usage, transport and I/O problems.
 pub async fn run(args: LogArgs) -> Result<(), String> {
+    crate::cmd_verify::exit_on_invalid(run_code(args).await?)
+}
+
+/// [`run`], returning the exit status (0 passed, [`EXIT_INVALID`]) instead of exiting.
+pub async fn run_code(args: LogArgs) -> Result<u8, String> {
     use arbor_tlog::NoteError;
     match run_inner(args).await {
-        Ok(()) => Ok(()),
+        Ok(code) => Ok(code),
         // A checkpoint that fails a given key is a failed check, not a usage error.
         Err(
             e @ (LogCmdError::Checkpoint(NoteError::BadSignature(_) | NoteError::NoKnownSignature)
             | LogCmdError::Unsigned { .. }),
         ) => {
             println!("invalid: {e}");
-            std::process::exit(EXIT_INVALID);
+            Ok(EXIT_INVALID)
         }
         Err(e) => Err(e.to_string()),
     }
 }
 
-async fn run_inner(args: LogArgs) -> Result<(), LogCmdError> {
+async fn run_inner(args: LogArgs) -> Result<u8, LogCmdError> {
     let root = match &args.root {
         Some(p) => Some(std::fs::read(p).map_err(|e| LogCmdError::Io(p.clone(), e))?),
         None => None,
@@ -333,11 +338,11 @@ async fn run_inner(args: LogArgs) -> Result<(), LogCmdError> {
             for l in lines {
                 println!("{l}");
             }
-            Ok(())
+            Ok(0)
         }
         Err(e) => {
             println!("invalid: {e}");
-            std::process::exit(EXIT_INVALID);
+            Ok(EXIT_INVALID)
         }
     }
 }

@@ -13,7 +13,7 @@ use arbor_mtc::verify::VerifiedBy;
 use arbor_mtc::{CaCertificate, CosignerPolicy, TrustedSubtrees, Verified, verify};
 
 /// Exit status for a certificate that fails verification.
-pub const EXIT_INVALID: i32 = 1;
+pub const EXIT_INVALID: u8 = 1;
 /// Per-request timeout for `--log-url` fetches.
 const LOG_TIMEOUT_SECS: u64 = 30;
 
@@ -192,8 +192,22 @@ pub fn describe(v: &Verified, landmarks: Option<&LandmarkDocument>) -> String {
 }
 
 /// Runs `arbor verify`. An invalid certificate prints `invalid: ...` and exits with
-/// [`EXIT_INVALID`]; `Err` is for usage and I/O problems.
+/// [`EXIT_INVALID`]; `Err` is for usage and I/O problems (exit 2).
 pub async fn run(args: VerifyArgs) -> Result<(), String> {
+    exit_on_invalid(run_code(args).await?)
+}
+
+/// `Ok(())` for exit status 0; otherwise leaves the process with `code` (the
+/// `Result<(), String>` shape of `run` has no other way to say 1).
+pub(crate) fn exit_on_invalid(code: u8) -> Result<(), String> {
+    if code == 0 {
+        return Ok(());
+    }
+    std::process::exit(i32::from(code))
+}
+
+/// [`run`], returning the exit status (0 valid, [`EXIT_INVALID`]) instead of exiting.
+pub async fn run_code(args: VerifyArgs) -> Result<u8, String> {
     let cert = der_from_file(&args.cert)?;
     let ca_der = der_from_file(&args.ca)?;
     let ca = CaCertificate::from_der(&ca_der)
@@ -223,11 +237,11 @@ pub async fn run(args: VerifyArgs) -> Result<(), String> {
     match verify(&cert, &ca, &policy, &trusted, now) {
         Ok(v) => {
             println!("{}", describe(&v, landmarks.as_ref()));
-            Ok(())
+            Ok(0)
         }
         Err(e) => {
             println!("invalid: {e}");
-            std::process::exit(EXIT_INVALID);
+            Ok(EXIT_INVALID)
         }
     }
 }
