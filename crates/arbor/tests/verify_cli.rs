@@ -684,3 +684,164 @@ fn help_documents_the_file_formats() {
         assert!(help.contains(want), "{want} missing from:\n{help}");
     }
 }
+
+/// A whole issuance in miniature: a fresh ML-DSA-44 CA, a 40-entry log whose checkpoint
+/// the CA cosigns (`subtree/v1`), a landmark document, and a landmark-relative
+/// certificate for entry 35. `arbor verify --log-url` must find the landmark subtree
+/// [32, 40) from the live log and accept the certificate; `arbor log --ca` must accept
+/// the checkpoint's cosignature.
+#[test]
+fn landmark_certificate_verified_against_live_log() {
+    use arbor_mtc::formats::{EntryExtensions, MtcCaExtension, serial_number};
+    use arbor_mtc::{CaCertificate, MtcLogEntry, MtcProof, TbsCertificateLogEntry, TrustAnchorId};
+    use arbor_mtclog::MlDsa44MessageSigner;
+    use arbor_tlog::cosignature::SubtreeV1NoteSigner;
+    use arbor_tlog::subtree_inclusion_proof;
+    use x509_cert::der::asn1::{ObjectIdentifier, UtcTime};
+    use x509_cert::time::{Time, Validity};
+
+    const T0: u64 = 1_780_000_000;
+    let t =
+        |s| Time::UtcTime(UtcTime::from_unix_duration(std::time::Duration::from_secs(s)).unwrap());
+    let ca_id: TrustAnchorId = "32473.1".parse().unwrap();
+    let ca_signer = MlDsa44MessageSigner::generate().unwrap();
+    let ca = CaCertificate::build(
+        &ca_id,
+        1,
+        &Validity::new(t(T0 - 86_400), t(T0 + 365 * 86_400)),
+        &ca_signer.spki_der().unwrap(),
+        MtcCaExtension {
+            sig_alg: x509_cert::spki::AlgorithmIdentifierOwned {
+                oid: ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.17"),
+                parameters: None,
+            },
+            min_serial: 1 << 48,
+            max_serial: (2 << 48) - 1,
+        },
+    )
+    .unwrap();
+    // Leaf key: any P-256 SPKI will do (the ECDSA cosigner's from the vectors).
+    let leaf_spki = arbor_mtc::policy_file::decode_hex(&key_hex("C_32473_2_1")).unwrap();
+    let tbs: Vec<TbsCertificateLogEntry> = (1..40)
+        .map(|i| {
+            TbsCertificateLogEntry::new(
+                x509_cert::certificate::Version::V3,
+                &ca_id,
+                &Validity::new(t(T0), t(T0 + 7 * 86_400)),
+                &format!("CN=host{i}.example").parse().unwrap(),
+                &leaf_spki,
+                None,
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut entries = vec![MtcLogEntry::null().encode().unwrap()];
+    entries.extend(
+        tbs.iter()
+            .map(|e| MtcLogEntry::tbs_cert(e.clone()).encode().unwrap()),
+    );
+    let tree = MemoryTree::from_leaf_hashes(entries.iter().map(|e| leaf_hash(e)));
+    let size = entries.len() as u64;
+
+    let mut files = HashMap::new();
+    for tile in tiles_to_publish(0, size) {
+        files.insert(tile.path(), tile.read(&tree).unwrap());
+        if tile.level == 0 {
+            files.insert(tile.entries_path(), encode_bundle(&entries).unwrap());
+        }
+    }
+    let origin = format!("oid/1.3.6.1.4.1.{ca_id}.0.1");
+    let log_key = Ed25519Signer::from_seed(&origin, &[9u8; 32]).unwrap();
+    let cosigner = SubtreeV1NoteSigner::new(&ca_id.note_name(), ca_signer, T0).unwrap();
+    let cp = Checkpoint::new(&origin, size, tree.root());
+    files.insert(
+        "checkpoint".into(),
+        sign_checkpoint(&cp, &[&log_key, &cosigner]).unwrap(),
+    );
+    // Landmarks 1 (size 20) and 2 (size 40): landmark 2 covers [16, 32) and [32, 40).
+    let expiry = T0 + 14 * 86_400;
+    files.insert(
+        "landmarks".into(),
+        format!("2\n40 {expiry}\n20 {expiry}\n0 0\n").into_bytes(),
+    );
+    let url = serve(files);
+
+    let (index, start, end) = (35u64, 32u64, 40u64);
+    let proof = MtcProof::new(
+        EntryExtensions::default(),
+        start,
+        end,
+        subtree_inclusion_proof(&tree, start, end, index).unwrap(),
+        vec![],
+    )
+    .unwrap();
+    let cert = MtcCertificate::build(
+        &tbs[index as usize - 1],
+        &leaf_spki,
+        serial_number(1, index).unwrap(),
+        proof,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, ca_path) = (dir.path().join("cert.der"), dir.path().join("ca.der"));
+    std::fs::write(&cert_path, cert.to_der().unwrap()).unwrap();
+    std::fs::write(&ca_path, &ca.der).unwrap();
+    let (cert_path, ca_path) = (cert_path.to_str().unwrap(), ca_path.to_str().unwrap());
+    let now = (T0 + 3600).to_string();
+
+    let o = arbor(&[
+        "verify",
+        "--cert",
+        cert_path,
+        "--ca",
+        ca_path,
+        "--log-url",
+        &url,
+        "--now",
+        &now,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim(),
+        "valid: landmark-relative 0x1000000000023 log 1 index 35, subtree [32, 40), by landmark 2"
+    );
+    // After the landmarks expire the log no longer vouches for them.
+    let later = (expiry + 1).to_string();
+    let o = arbor(&[
+        "verify",
+        "--cert",
+        cert_path,
+        "--ca",
+        ca_path,
+        "--log-url",
+        &url,
+        "--now",
+        &later,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        stdout(&o).contains("not a trusted landmark subtree"),
+        "{o:?}"
+    );
+
+    let o = log_cmd(
+        &url,
+        &[
+            "--ca",
+            ca_path,
+            "--log-key",
+            &log_key.verifier_key().to_string(),
+            "checkpoint",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(stdout(&o).contains(&format!(
+        "log signature: verified ({origin})\nCA cosignature: verified (oid/1.3.6.1.4.1.32473.1)\n"
+    )));
+    let o = log_cmd(&url, &["entry", "35"]);
+    assert!(
+        stdout(&o).contains("subject \"CN=host35.example\""),
+        "{}",
+        stdout(&o)
+    );
+}
