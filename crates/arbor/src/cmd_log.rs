@@ -224,13 +224,8 @@ async fn tie_to_checkpoint(
     Ok(Ok(lines))
 }
 
-/// Runs `arbor log`. A failed check prints `invalid: ...` and exits with
-/// [`EXIT_INVALID`]; `Err` is for usage, transport and I/O problems.
-pub async fn run(args: LogArgs) -> Result<(), String> {
-    crate::cmd_verify::exit_on_invalid(run_code(args).await?)
-}
-
-/// [`run`], returning the exit status (0 passed, [`EXIT_INVALID`]) instead of exiting.
+/// Runs `arbor log`: `Ok` carries the exit status (0 passed, [`EXIT_INVALID`] a failed
+/// check, after printing `invalid: ...`); `Err` is for usage, transport and I/O problems.
 pub async fn run_code(args: LogArgs) -> Result<u8, String> {
     use arbor_tlog::NoteError;
     match run_inner(args).await {

@@ -191,22 +191,8 @@ pub fn describe(v: &Verified, landmarks: Option<&LandmarkDocument>) -> String {
     )
 }
 
-/// Runs `arbor verify`. An invalid certificate prints `invalid: ...` and exits with
-/// [`EXIT_INVALID`]; `Err` is for usage and I/O problems (exit 2).
-pub async fn run(args: VerifyArgs) -> Result<(), String> {
-    exit_on_invalid(run_code(args).await?)
-}
-
-/// `Ok(())` for exit status 0; otherwise leaves the process with `code` (the
-/// `Result<(), String>` shape of `run` has no other way to say 1).
-pub(crate) fn exit_on_invalid(code: u8) -> Result<(), String> {
-    if code == 0 {
-        return Ok(());
-    }
-    std::process::exit(i32::from(code))
-}
-
-/// [`run`], returning the exit status (0 valid, [`EXIT_INVALID`]) instead of exiting.
+/// Runs `arbor verify`: `Ok` carries the exit status (0 valid, [`EXIT_INVALID`] after printing
+/// `invalid: ...`); `Err` is for usage and I/O problems (exit 2).
 pub async fn run_code(args: VerifyArgs) -> Result<u8, String> {
     let cert = der_from_file(&args.cert)?;
     let ca_der = der_from_file(&args.ca)?;

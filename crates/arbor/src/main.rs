@@ -77,8 +77,8 @@ fn main() -> ExitCode {
             Cmd::Client(a) => cmd_client::run(a).await,
             Cmd::Admin(a) => cmd_admin::run(a).await.map(|()| 0),
             Cmd::Testdns(a) => cmd_testdns::run(a).await.map(|()| 0),
-            Cmd::Verify(a) => cmd_verify::run(a).await.map(|()| 0),
-            Cmd::Log(a) => cmd_log::run(a).await.map(|()| 0),
+            Cmd::Verify(a) => cmd_verify::run_code(a).await,
+            Cmd::Log(a) => cmd_log::run_code(a).await,
             Cmd::Witness(a) => cmd_witness::run(a).await.map(|()| 0),
             Cmd::Bench(a) => cmd_bench::run(a)
                 .await
