@@ -51,6 +51,9 @@ pub struct RunOptions {
     /// Abort the pass right after this step (`account`, `order`, `challenges`, `key`,
     /// `finalize`, `download`, `install`): a simulated crash for tests.
     pub crash_after: Option<String>,
+    /// At the crash point, abort the whole process (no destructors, no cleanup: what a
+    /// `kill -9` leaves behind) instead of returning an error. Set by the binary.
+    pub crash_abort: bool,
     /// Poll interval for authorizations and orders.
     pub poll_interval: Duration,
     /// Bound on waiting for one authorization to become valid.
@@ -72,6 +75,7 @@ impl Default for RunOptions {
         RunOptions {
             clock: Arc::new(SystemClock),
             crash_after: None,
+            crash_abort: false,
             poll_interval: Duration::from_secs(1),
             authz_timeout: Duration::from_secs(60),
             max_inline_wait: Duration::from_secs(30),
@@ -80,10 +84,12 @@ impl Default for RunOptions {
 }
 
 impl RunOptions {
-    /// Defaults plus `ARBOR_CLIENT_CRASH_AFTER` from the environment.
+    /// Defaults plus `ARBOR_CLIENT_CRASH_AFTER` from the environment; in the binary the
+    /// crash is a real process abort.
     pub fn from_env() -> RunOptions {
         RunOptions {
             crash_after: std::env::var(CRASH_ENV).ok().filter(|s| !s.is_empty()),
+            crash_abort: true,
             ..RunOptions::default()
         }
     }
@@ -121,6 +127,10 @@ impl<'a> Session<'a> {
     /// The test hook: fails with [`CronError::SimulatedCrash`] if `step` is the one named.
     pub fn crash_point(&self, step: &str) -> Result<(), CronError> {
         match &self.opts.crash_after {
+            Some(s) if s == step && self.opts.crash_abort => {
+                // SIGABRT: the process dies here like a kill -9, with nothing unwound.
+                std::process::abort()
+            }
             Some(s) if s == step => Err(CronError::SimulatedCrash(step.to_string())),
             _ => Ok(()),
         }
