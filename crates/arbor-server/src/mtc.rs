@@ -5,7 +5,8 @@
 //! at `/mtc` (stable paths: `/mtc/ca.der`, `/mtc/<N>/checkpoint`, `/mtc/<N>/tile/...`,
 //! `/mtc/<N>/landmarks`).
 //!
-//! Keys are 32-byte seeds in files of mode 0600, written atomically (temp + fsync + rename).
+//! Keys are 32-byte seeds in files of mode 0600, written atomically (temp + fsync + rename);
+//! the log's public verifier key is written beside them as `log-<N>.vkey`.
 
 use arbor_mtc::formats::MtcCaExtension;
 use arbor_mtc::{CaCertificate, TrustAnchorId};
@@ -132,6 +133,12 @@ pub async fn open_site(
     let origin = cfg.origin()?;
     let log_key = Ed25519Signer::from_seed(&origin, &seed(&dir.join("log-key.seed"))?)
         .map_err(|e| MtcStartError::Config(format!("log key: {e}")))?;
+    // The public verifier key, for monitors (`arbor log --log-key`) and witnesses.
+    let vkey = format!("{}\n", log_key.verifier_key());
+    let vkey_path = dir.join(format!("log-{}.vkey", o.log_number));
+    if std::fs::read_to_string(&vkey_path).ok().as_deref() != Some(vkey.as_str()) {
+        write_atomic(&vkey_path, vkey.as_bytes(), 0o644)?;
+    }
 
     let ca_path = dir.join("ca.der");
     let ca_der = match std::fs::read(&ca_path) {

@@ -150,7 +150,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                     log_number: cfg.mtc.log_number,
                     sequence_interval: parse_duration(&cfg.mtc.sequence_interval)?,
                     landmark_interval: parse_duration(&cfg.mtc.landmark_interval)?,
-                    witnesses: Vec::new(),
+                    witnesses: cfg
+                        .mtc
+                        .witness
+                        .iter()
+                        .map(witness_endpoint)
+                        .collect::<Result<_, _>>()?,
                 })
             })
             .transpose()?,
@@ -179,4 +184,31 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         let _ = t.await;
     }
     Ok(())
+}
+
+/// A configured witness as the log takes it.
+fn witness_endpoint(
+    w: &crate::config::WitnessConfig,
+) -> Result<arbor_mtclog::WitnessEndpoint, String> {
+    let cosigner_id = w.cosigner_id.parse().map_err(|e| {
+        format!(
+            "mtc.witness {}: cosigner_id {:?}: {e}",
+            w.url, w.cosigner_id
+        )
+    })?;
+    let verifier = match &w.public_key_hex {
+        Some(h) => {
+            let key = hex::decode(h.trim())
+                .map_err(|e| format!("mtc.witness {}: public_key_hex: {e}", w.url))?;
+            let v: std::sync::Arc<dyn arbor_tlog::cosignature::MessageVerifier + Send + Sync> =
+                std::sync::Arc::new(arbor_mtclog::MlDsa44MessageVerifier(key));
+            Some(v)
+        }
+        None => None,
+    };
+    Ok(arbor_mtclog::WitnessEndpoint {
+        url: w.url.trim_end_matches('/').to_string(),
+        cosigner_id,
+        verifier,
+    })
 }

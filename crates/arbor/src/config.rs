@@ -112,6 +112,22 @@ pub struct MtcConfig {
     pub sequence_interval: String,
     /// Landmark allocation interval.
     pub landmark_interval: String,
+    /// Witnesses (`arbor witness`) the log asks to cosign; standalone certificates then
+    /// carry their signatures too.
+    pub witness: Vec<WitnessConfig>,
+}
+
+/// One `[[mtc.witness]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// URL prefix of the witness (`<url>/add-checkpoint`, `<url>/sign-subtree`).
+    pub url: String,
+    /// The witness's cosigner ID (trust anchor ID, ASCII form).
+    pub cosigner_id: String,
+    /// The witness's raw ML-DSA-44 public key, hex; when given, its signatures are
+    /// checked before they go into certificates.
+    pub public_key_hex: Option<String>,
 }
 
 impl Default for MtcConfig {
@@ -122,6 +138,7 @@ impl Default for MtcConfig {
             log_number: 1,
             sequence_interval: "100ms".into(),
             landmark_interval: "1h".into(),
+            witness: Vec::new(),
         }
     }
 }
