@@ -35,6 +35,11 @@ pub enum ProblemType {
     UnsupportedContact,
     UnsupportedIdentifier,
     UserActionRequired,
+    /// MTC (PR #207 to draft-ietf-plants-merkle-tree-certs): no landmark covers the
+    /// certificate yet.
+    LandmarkNotReady,
+    /// MTC (PR #207): the landmark covering the certificate has expired.
+    CertificateTooOldForLandmark,
 }
 
 /// The URN prefix of every ACME error type.
@@ -71,6 +76,8 @@ impl ProblemType {
             UnsupportedContact => "unsupportedContact",
             UnsupportedIdentifier => "unsupportedIdentifier",
             UserActionRequired => "userActionRequired",
+            LandmarkNotReady => "landmarkNotReady",
+            CertificateTooOldForLandmark => "certificateTooOldForLandmark",
         }
     }
 
@@ -115,6 +122,8 @@ const ALL: &[ProblemType] = {
         UnsupportedContact,
         UnsupportedIdentifier,
         UserActionRequired,
+        LandmarkNotReady,
+        CertificateTooOldForLandmark,
     ]
 };
 

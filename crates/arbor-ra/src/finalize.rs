@@ -180,6 +180,18 @@ impl Ra {
         let csr = arbor_ca::parse_csr(csr_der).map_err(|e| RaError::BadCsr(e.to_string()))?;
         let (dns, ips) = split_identifiers(order)?;
         let now = self.now();
+        let cfg = &self.inner.cfg;
+        let profile = order
+            .profile
+            .as_deref()
+            .and_then(|p| cfg.profile(p))
+            .or_else(|| cfg.profile(&cfg.default_profile))
+            .ok_or_else(|| RaError::Internal("order's profile is no longer configured".into()))?;
+        if profile.mtc {
+            return self
+                .try_issue_mtc(order, csr.spki_der, dns, ips, profile)
+                .await;
+        }
         let mut serial = Vec::new();
         let mut reserved = false;
         for _ in 0..SERIAL_ATTEMPTS {
@@ -202,13 +214,6 @@ impl Ra {
             return Err(RaError::Internal("no unique serial after retries".into()));
         }
         let issuer = &self.inner.ca.intermediate;
-        let cfg = &self.inner.cfg;
-        let profile = order
-            .profile
-            .as_deref()
-            .and_then(|p| cfg.profile(p))
-            .or_else(|| cfg.profile(&cfg.default_profile))
-            .ok_or_else(|| RaError::Internal("order's profile is no longer configured".into()))?;
         let validity = profile.validity_secs.min(crate::BR_MAX_VALIDITY_SECS);
         let req = arbor_ca::LeafRequest {
             serial: serial.clone(),
@@ -239,6 +244,15 @@ impl Ra {
             issued_at: now,
             replaced_by: None,
         };
+        self.commit_certificate(order, cert).await
+    }
+
+    /// Stores the certificate and the `valid` order in one transaction, then counts it.
+    async fn commit_certificate(
+        &self,
+        order: &OrderRecord,
+        cert: CertificateRecord,
+    ) -> Result<OrderRecord> {
         let mut done = order.clone();
         done.status = OrderStatus::Valid;
         done.cert_serial = Some(cert.serial.clone());
@@ -251,6 +265,69 @@ impl Ra {
             tracing::warn!(order = %done.id, error = %e, "rate-limit bookkeeping failed");
         }
         Ok(done)
+    }
+
+    /// MTC issuance (draft-ietf-plants-merkle-tree-certs §9): the entry is appended to the
+    /// issuance log and the standalone certificate becomes the order's certificate. Its
+    /// serial `(log << 48) | index` names the log entry, which is all a landmark-relative
+    /// certificate needs later.
+    async fn try_issue_mtc(
+        &self,
+        order: &OrderRecord,
+        spki_der: Vec<u8>,
+        dns: Vec<String>,
+        ips: Vec<IpAddr>,
+        profile: &crate::Profile,
+    ) -> Result<OrderRecord> {
+        let issuer = self
+            .inner
+            .mtc
+            .get()
+            .ok_or_else(|| RaError::Internal("MTC profile but no MTC log".into()))?;
+        if !ips.is_empty() {
+            return Err(RaError::Internal(
+                "MTC profiles certify DNS names only".into(),
+            ));
+        }
+        let now = self.now();
+        let validity = profile.validity_secs.min(crate::BR_MAX_VALIDITY_SECS);
+        let req = crate::MtcRequest {
+            spki_der,
+            dns_names: dns,
+            not_before: now,
+            validity_secs: validity,
+        };
+        let issued = issuer
+            .issue(&req)
+            .await
+            .map_err(|e| RaError::Internal(e.to_string()))?;
+        let serial = crate::serial_hex(issued.serial);
+        // The log hands out each index once; reserving keeps the store's serial uniqueness
+        // guarantee for MTC and X.509 alike.
+        self.inner
+            .store
+            .reserve_serial(&serial, &order.id, now)
+            .await?;
+        let spki_sha256 = hex::encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            &req.spki_der,
+        ));
+        let cert = CertificateRecord {
+            serial,
+            account_id: order.account_id.clone(),
+            order_id: order.id.clone(),
+            issuer_id: issued.issuer_id,
+            der: issued.der,
+            spki_sha256,
+            identifiers: order.identifiers.clone(),
+            not_before: now,
+            not_after: now + validity - 1,
+            revoked_at: None,
+            revoked_reason: None,
+            issued_at: now,
+            replaced_by: None,
+        };
+        self.commit_certificate(order, cert).await
     }
 
     /// A certificate by serial for its owning account (§7.4.2).

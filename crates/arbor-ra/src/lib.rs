@@ -14,6 +14,7 @@ mod config;
 mod error;
 mod finalize;
 mod ids;
+mod mtc;
 mod order;
 mod profile;
 mod ratelimit;
@@ -25,6 +26,7 @@ pub use config::RaConfig;
 pub use error::{RaError, SubError};
 pub use finalize::CAA_RECHECK_SECS;
 pub use ids::{new_id, new_serial, new_token, random_key};
+pub use mtc::{IssueFuture, MtcIssueError, MtcIssued, MtcIssuer, MtcRequest, serial_hex};
 pub use profile::{BR_MAX_VALIDITY_SECS, Profile};
 pub use ratelimit::{Limit, RateLimits, registered_domain};
 pub use revoke::RevocationAuth;
@@ -46,6 +48,7 @@ struct Inner {
     ca: Arc<Hierarchy>,
     cfg: RaConfig,
     clock: Arc<dyn Clock>,
+    mtc: std::sync::OnceLock<Arc<dyn MtcIssuer>>,
 }
 
 impl Ra {
@@ -64,6 +67,7 @@ impl Ra {
                 ca,
                 cfg,
                 clock,
+                mtc: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -81,6 +85,17 @@ impl Ra {
     /// The certificate hierarchy.
     pub fn hierarchy(&self) -> &Hierarchy {
         &self.inner.ca
+    }
+
+    /// Plugs in the MTC issuance log used by MTC profiles (once, at start-up). Returns
+    /// false if one was already set.
+    pub fn set_mtc_issuer(&self, issuer: Arc<dyn MtcIssuer>) -> bool {
+        self.inner.mtc.set(issuer).is_ok()
+    }
+
+    /// Whether an MTC issuer is plugged in.
+    pub fn has_mtc(&self) -> bool {
+        self.inner.mtc.get().is_some()
     }
 
     /// The store (read access for the front end's renderers).

@@ -78,11 +78,41 @@ pub async fn start(o: StartOptions) -> Result<Running, StartError> {
     let hierarchy = Arc::new(Hierarchy::load_or_generate(&o.data_dir, &ca_cfg, now)?);
     let store = SqliteStore::open(&o.data_dir.join("arbor.db")).await?;
     let va = Va::new(o.va)?;
-    let ra = Ra::new(Arc::new(store), va, hierarchy.clone(), o.ra, o.clock);
+    let mut ra_cfg = o.ra;
+    let site = match &o.mtc {
+        Some(m) => {
+            // The `mtc` profile exists only when the MTC log runs.
+            if !ra_cfg.profiles.iter().any(|p| p.mtc) {
+                ra_cfg.profiles.push(arbor_ra::Profile::mtc());
+            }
+            Some(crate::mtc::open_site(&o.data_dir, m, now).await?)
+        }
+        None => {
+            ra_cfg.profiles.retain(|p| !p.mtc);
+            None
+        }
+    };
+    let ra = Ra::new(Arc::new(store), va, hierarchy.clone(), ra_cfg, o.clock);
+    let mut issuer = None;
+    if let (Some(site), Some(m)) = (&site, &o.mtc) {
+        let ca_id = m
+            .ca_id
+            .parse()
+            .map_err(|e| crate::mtc::MtcStartError::Config(format!("ca_id {:?}: {e}", m.ca_id)))?;
+        let i = crate::mtc_issue::LogIssuer::new(site, ca_id, m.log_number).ok_or_else(|| {
+            crate::mtc::MtcStartError::Config(format!("log {} is not open", m.log_number))
+        })?;
+        let i = Arc::new(i);
+        ra.set_mtc_issuer(i.clone());
+        issuer = Some(i);
+    }
     let resumed = ra.recover().await?;
     let (chain, key) = hierarchy.server_cert(&o.server_names, &o.server_ips, now)?;
     let tls = crate::tls_config(&chain, &key)?;
-    let state = AppState::new(ra, o.front_end);
+    let mut state = AppState::new(ra, o.front_end);
+    if let Some(i) = issuer {
+        state = state.with_mtc(i);
+    }
     let acme = tokio::net::TcpListener::bind(o.listen)
         .await
         .map_err(|e| StartError::Bind(o.listen, e))?;
@@ -96,8 +126,7 @@ pub async fn start(o: StartOptions) -> Result<Running, StartError> {
         .local_addr()
         .map_err(|e| StartError::Bind(o.public_http_listen, e))?;
     let mut app = crate::routes::router(state.clone());
-    if let Some(m) = &o.mtc {
-        let site = crate::mtc::open_site(&o.data_dir, m, now).await?;
+    if let Some(site) = site {
         app = app.nest("/mtc", arbor_mtclog::router(site));
     }
     let public_app = crate::routes::pki::public_router(state.clone());

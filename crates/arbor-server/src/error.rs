@@ -38,6 +38,21 @@ pub enum ApiError {
     /// Service unavailable for now (503 + Retry-After).
     #[error("{0}")]
     Unavailable(String),
+    /// Overloaded on purpose (stampede guard): 503 with a jittered `Retry-After`.
+    #[error("{detail}")]
+    Busy {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// MTC (PR #207): no landmark covers the certificate yet; `Retry-After` estimates when.
+    #[error("{detail}")]
+    LandmarkNotReady {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// MTC: the landmark covering the certificate has expired.
+    #[error("{0}")]
+    CertificateTooOldForLandmark(String),
 }
 
 /// The status, problem document and any extra `Location` header for an error.
@@ -152,6 +167,15 @@ pub fn problem_for(e: &ApiError) -> (StatusCode, Problem, Option<String>) {
         }
         ApiError::ExternalAccountBinding(d) => simple(S::UNAUTHORIZED, P::Unauthorized, d.clone()),
         ApiError::Unavailable(d) => simple(S::SERVICE_UNAVAILABLE, P::ServerInternal, d.clone()),
+        ApiError::Busy { detail, .. } => {
+            simple(S::SERVICE_UNAVAILABLE, P::ServerInternal, detail.clone())
+        }
+        ApiError::LandmarkNotReady { detail, .. } => {
+            simple(S::FORBIDDEN, P::LandmarkNotReady, detail.clone())
+        }
+        ApiError::CertificateTooOldForLandmark(d) => {
+            simple(S::GONE, P::CertificateTooOldForLandmark, d.clone())
+        }
     }
 }
 
@@ -186,6 +210,16 @@ impl IntoResponse for ApiError {
         if let ApiError::Ra(RaError::RateLimited {
             retry_after_secs, ..
         }) = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(&1).to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let ApiError::Busy {
+            retry_after_secs, ..
+        }
+        | ApiError::LandmarkNotReady {
+            retry_after_secs, ..
+        } = &self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(&1).to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);

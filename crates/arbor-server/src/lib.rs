@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod listener;
 pub mod mtc;
+pub mod mtc_issue;
 pub mod nonce;
 pub mod render;
 pub mod routes;

@@ -66,12 +66,19 @@ impl Default for FrontEndConfig {
     }
 }
 
+/// Concurrent landmark-relative certificate builds; more wait briefly, then get 503.
+pub const RELATIVE_PERMITS: usize = 8;
+
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub ra: Ra,
     pub nonces: Arc<NonceStore>,
     pub cfg: Arc<FrontEndConfig>,
+    /// The MTC issuance log, when MTC is enabled (landmark-relative certificates).
+    pub mtc: Option<Arc<crate::mtc_issue::LogIssuer>>,
+    /// Bounds concurrent landmark-relative certificate builds (stampede guard).
+    pub relative_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -81,7 +88,15 @@ impl AppState {
             ra,
             nonces: Arc::new(NonceStore::new(nonce::DEFAULT_CAPACITY)),
             cfg: Arc::new(cfg),
+            mtc: None,
+            relative_permits: Arc::new(tokio::sync::Semaphore::new(RELATIVE_PERMITS)),
         }
+    }
+
+    /// The state with the MTC issuance log plugged in.
+    pub fn with_mtc(mut self, mtc: Arc<crate::mtc_issue::LogIssuer>) -> AppState {
+        self.mtc = Some(mtc);
+        self
     }
 }
 

@@ -79,6 +79,29 @@ impl TestCa {
         tls_port: u16,
         hostile: arbor_server::HostileKnobs,
     ) -> TestCa {
+        Self::start_impl(ra, resolver, tls_port, hostile, None).await
+    }
+
+    /// Starts a CA with the MTC issuance log enabled (profile `mtc` offered), resolving
+    /// every name to 127.0.0.1.
+    pub async fn start_mtc(ra: RaConfig, mtc: arbor_server::mtc::MtcOptions) -> TestCa {
+        Self::start_impl(
+            ra,
+            ResolverConfig::Fixed("127.0.0.1".parse().expect("addr")),
+            5001,
+            Default::default(),
+            Some(mtc),
+        )
+        .await
+    }
+
+    async fn start_impl(
+        ra: RaConfig,
+        resolver: ResolverConfig,
+        tls_port: u16,
+        hostile: arbor_server::HostileKnobs,
+        mtc: Option<arbor_server::mtc::MtcOptions>,
+    ) -> TestCa {
         let dir = tempfile::tempdir().expect("temp dir");
         let responder = Http01Responder::start("127.0.0.1:0".parse().expect("addr"))
             .await
@@ -92,6 +115,7 @@ impl TestCa {
             ra,
             hostile,
             clock.clone(),
+            mtc,
         )
         .await;
         let base = format!("https://{}", running.acme_addr);
@@ -109,6 +133,10 @@ impl TestCa {
         }
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "private: one argument per StartOptions field tests vary"
+    )]
     async fn start_in(
         data_dir: &Path,
         http_port: u16,
@@ -117,6 +145,7 @@ impl TestCa {
         ra: RaConfig,
         hostile: arbor_server::HostileKnobs,
         clock: Arc<TestClock>,
+        mtc: Option<arbor_server::mtc::MtcOptions>,
     ) -> Running {
         start(StartOptions {
             data_dir: data_dir.to_path_buf(),
@@ -140,7 +169,7 @@ impl TestCa {
             server_ips: vec!["127.0.0.1".parse().expect("addr")],
             organization: "Arbor Test CA".into(),
             clock,
-            mtc: None,
+            mtc,
         })
         .await
         .expect("start test CA")

@@ -137,6 +137,27 @@ impl Raw {
         self.post_jws(url, &jws).await
     }
 
+    /// Like [`Raw::signed`], with an `Accept` header (e.g. MTC's
+    /// `application/pem-certificate-chain-with-properties`).
+    pub async fn signed_accept(&self, url: &str, payload: Option<&Value>, accept: &str) -> Resp {
+        let nonce = self.nonce().await;
+        let bytes = payload.map(|p| p.to_string().into_bytes());
+        let jws = self
+            .key
+            .sign_jws(bytes.as_deref(), url, Some(&nonce), self.kid.as_deref())
+            .expect("sign");
+        let r = self
+            .http
+            .post(url)
+            .header("content-type", "application/jose+json")
+            .header("accept", accept)
+            .body(jws.to_string().into_bytes())
+            .send()
+            .await
+            .expect("request");
+        Self::read(r).await
+    }
+
     /// Sends a GET.
     pub async fn get(&self, url: &str) -> Resp {
         let r = self.http.get(url).send().await.expect("request");

@@ -281,6 +281,8 @@ impl ServeConfig {
                 description: p.description.clone(),
                 validity_secs: secs,
                 allow_ip: p.allow_ip,
+                // MTC profiles are added by the server when its MTC log is enabled.
+                mtc: false,
             });
         }
         if !self.profiles.contains_key(&self.default_profile) {

@@ -1,6 +1,6 @@
 //! Certificate download (RFC 8555 §7.4.2): `application/pem-certificate-chain`, the default
 //! chain at the certificate URL and each alternate chain at `/{n}`, cross-linked with
-//! `Link: rel="alternate"`.
+//! `Link: rel="alternate"`. Merkle Tree Certificates are served by [`super::mtc`].
 
 use crate::auth::{KeyMode, authenticate};
 use crate::error::{ApiError, ApiResult};
@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 /// The media type of a certificate chain (RFC 8555 §9.1).
 pub const PEM_CHAIN: &str = "application/pem-certificate-chain";
 
-fn pem(der: &[u8]) -> String {
+/// One `CERTIFICATE` PEM block.
+pub fn pem(der: &[u8]) -> String {
     pem_rfc7468_encode(der)
 }
 
@@ -46,6 +47,12 @@ async fn serve(
         ));
     }
     let cert = state.ra.get_certificate(req.account()?, &serial).await?;
+    if crate::routes::mtc::is_mtc(&cert) {
+        if n != 0 {
+            return Err(ApiError::NotFound("no such alternate chain".into()));
+        }
+        return crate::routes::mtc::standalone(&state, &cert, &headers, &req.base);
+    }
     let h = state.ra.hierarchy();
     let chains = [h.chain_default(), h.chain_alternate()];
     let chain = chains
@@ -91,6 +98,9 @@ pub async fn get_alternate(
     uri: Uri,
     body: Body,
 ) -> ApiResult<Response> {
+    if n == "landmark" {
+        return crate::routes::mtc::landmark(state, serial, headers, uri, body).await;
+    }
     let n: usize = n
         .parse()
         .ok()

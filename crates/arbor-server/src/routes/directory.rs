@@ -1,4 +1,5 @@
-//! The directory resource (RFC 8555 §7.1.1).
+//! The directory resource (RFC 8555 §7.1.1), plus `newRelativeCertificate` when the CA
+//! runs an MTC log (PR #207 to draft-ietf-plants-merkle-tree-certs).
 
 use crate::auth::base_url;
 use crate::error::ApiResult;
@@ -47,5 +48,15 @@ pub async fn get_directory(
             ),
         }),
     };
-    Ok(json(StatusCode::OK, &dir, None))
+    let mut v = serde_json::to_value(&dir).unwrap_or_default();
+    if state.mtc.is_some()
+        && let Some(obj) = v.as_object_mut()
+    {
+        // PR #207 to draft-ietf-plants-merkle-tree-certs: signals MTC support.
+        obj.insert(
+            "newRelativeCertificate".into(),
+            format!("{base}{}", crate::routes::mtc::NEW_RELATIVE_CERT).into(),
+        );
+    }
+    Ok(json(StatusCode::OK, &v, None))
 }

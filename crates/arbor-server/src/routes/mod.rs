@@ -7,6 +7,7 @@ pub mod authz;
 pub mod certificate;
 pub mod directory;
 pub mod key_change;
+pub mod mtc;
 pub mod nonce;
 pub mod order;
 pub mod pki;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/acme/cert/{serial}", post(certificate::get_default))
         .route("/acme/cert/{serial}/{n}", post(certificate::get_alternate))
         .route(paths::REVOKE_CERT, post(revoke::revoke))
+        .route(mtc::NEW_RELATIVE_CERT, post(mtc::new_relative_certificate))
         .route(
             "/acme/renewal-info/{id}",
             get(renewal_info::get_renewal_info),

@@ -22,7 +22,17 @@ fn order_response(state: &AppState, base: &str, status: StatusCode, o: &OrderRec
         shuffle(&mut view.identifiers);
         shuffle(&mut view.authorizations);
     }
-    let mut r = json(status, &view, Some(&url));
+    let mut v = serde_json::to_value(&view).unwrap_or_default();
+    if let Some(log) = mtc_log(state, o)
+        && let Some(obj) = v.as_object_mut()
+    {
+        // PR #207: valid MTC orders point at the log's (cacheable) landmark document.
+        obj.insert(
+            "landmarkURL".into(),
+            crate::routes::mtc::landmarks_doc_url(base, log).into(),
+        );
+    }
+    let mut r = json(status, &v, Some(&url));
     if o.status == OrderStatus::Processing {
         let v = state.cfg.hostile.retry_after(PROCESSING_RETRY_AFTER);
         if let Ok(v) = HeaderValue::from_str(&v) {
@@ -33,6 +43,18 @@ fn order_response(state: &AppState, base: &str, status: StatusCode, o: &OrderRec
 }
 
 /// Shuffles a list (hostile test mode: clients must not rely on order).
+/// The MTC log of a valid order whose profile is an MTC profile.
+fn mtc_log(state: &AppState, o: &OrderRecord) -> Option<u16> {
+    let mtc = state.mtc.as_ref()?;
+    let cfg = state.ra.config();
+    let profile = o
+        .profile
+        .as_deref()
+        .and_then(|p| cfg.profile(p))
+        .or_else(|| cfg.profile(&cfg.default_profile))?;
+    (o.status == OrderStatus::Valid && profile.mtc).then(|| mtc.log_number())
+}
+
 pub fn shuffle<T>(v: &mut [T]) {
     use rand::seq::SliceRandom;
     v.shuffle(&mut rand::rng());
