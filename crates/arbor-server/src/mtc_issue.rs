@@ -138,6 +138,11 @@ impl LogIssuer {
         self.log_number
     }
 
+    /// The issuance log (monitors and tests read landmarks from it).
+    pub fn log(&self) -> &Arc<IssuanceLog> {
+        &self.log
+    }
+
     /// The issuer id stored with MTC certificates: `mtc-<N>`.
     pub fn issuer_id(&self) -> String {
         format!("mtc-{}", self.log_number)
