@@ -429,3 +429,13 @@ async fn stampede_after_a_landmark_is_answered_without_errors() {
     assert!(busy >= 1, "the saturated guard answered 503");
     eprintln!("50 landmark-relative requests answered; {busy} deliberate 503s");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_mtc_log_nothing_mtc_is_offered() {
+    let ca = TestCa::start().await;
+    let raw = ca.raw(KeyKind::P256).await;
+    let dir = raw.get(&ca.directory).await.json();
+    assert!(dir.get("newRelativeCertificate").is_none(), "{dir}");
+    assert!(dir["meta"]["profiles"].get("mtc").is_none(), "{dir}");
+    assert!(dir["meta"]["profiles"]["classic"].is_string(), "{dir}");
+}

@@ -213,3 +213,25 @@ pub async fn new_relative_certificate(
     add_link(&mut r, &render::cert_url(&req.base, &serial), "up");
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(v).expect("header"));
+        h
+    }
+
+    #[test]
+    fn properties_only_when_asked_for() {
+        assert!(wants_properties(&accept(PEM_WITH_PROPERTIES)));
+        assert!(wants_properties(&accept(
+            "application/pem-certificate-chain;q=0.5, application/pem-certificate-chain-with-properties"
+        )));
+        assert!(!wants_properties(&accept(PEM_CHAIN)));
+        assert!(!wants_properties(&accept("*/*")));
+        assert!(!wants_properties(&HeaderMap::new()));
+    }
+}
