@@ -153,10 +153,27 @@ impl LogIssuer {
         self.log.config().landmark_interval
     }
 
-    /// Estimated seconds until the next landmark: the log allocates one every interval,
-    /// so at most one interval (at least 1 s).
+    /// Estimated seconds until the next landmark, at least 1 and at most one interval.
+    /// The log allocates one every interval; the newest landmark's expiry minus the
+    /// maximum certificate lifetime gives its allocation time (exact unless the expiry
+    /// was held back to stay monotonic, when the estimate errs towards "sooner").
     pub fn next_landmark_estimate_secs(&self) -> u64 {
-        self.landmark_interval().as_secs_f64().ceil().max(1.0) as u64
+        let interval = self.landmark_interval().as_secs_f64().ceil().max(1.0) as u64;
+        let cfg = self.log.config();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let allocated = self
+            .log
+            .landmarks()
+            .last()
+            .filter(|l| l.number > 0)
+            .map(|l| l.expiry.saturating_sub(cfg.max_cert_lifetime.as_secs()));
+        match allocated {
+            Some(at) => (at + interval).saturating_sub(now).clamp(1, interval),
+            None => interval,
+        }
     }
 
     /// Properties of this log's standalone certificates, as PEM.

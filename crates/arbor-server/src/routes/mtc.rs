@@ -17,8 +17,9 @@
 //! [`PERMIT_WAIT`] is answered `503` with a *jittered* `Retry-After` (1–4 s), so the
 //! retries spread out instead of arriving together again. Builds are cheap (one
 //! inclusion proof from tiles, no signature), and clients of design B can poll the
-//! cacheable `landmarkURL` instead of the CA. Deviation: `Retry-After` before a landmark
-//! is one landmark interval (the log does not publish its next allocation time).
+//! cacheable `landmarkURL` instead of the CA. `Retry-After` before a landmark is
+//! estimated from the newest landmark's allocation time and the landmark interval
+//! ([`LogIssuer::next_landmark_estimate_secs`]).
 
 use crate::auth::{KeyMode, authenticate};
 use crate::error::{ApiError, ApiResult};
