@@ -109,6 +109,31 @@ fn properties(pem: &str) -> CertificatePropertyList {
     CertificatePropertyList::from_pem(&pem[start..]).expect("properties")
 }
 
+/// openssl (an independent parser) reads the certificate and its SAN.
+fn openssl_sees_san(ca: &TestCa, der: &[u8], name: &str) {
+    let path = ca.dir.path().join(format!("check-{}.der", der.len()));
+    std::fs::write(&path, der).expect("write");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "x509",
+            "-inform",
+            "der",
+            "-noout",
+            "-ext",
+            "subjectAltName",
+            "-in",
+        ])
+        .arg(&path)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("DNS:{name}")));
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -165,27 +190,7 @@ async fn mtc_profile_issues_a_verifying_standalone_certificate() {
     );
 
     // openssl parses it and sees the SAN.
-    let path = ca.dir.path().join("standalone.der");
-    std::fs::write(&path, &certs[0]).expect("write");
-    let out = std::process::Command::new("openssl")
-        .args([
-            "x509",
-            "-inform",
-            "der",
-            "-noout",
-            "-ext",
-            "subjectAltName",
-            "-in",
-        ])
-        .arg(&path)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("DNS:mtc.example"));
+    openssl_sees_san(&ca, &certs[0], "mtc.example");
 
     // Classic orders on the same CA still get X.509 chains.
     let (classic, _) = raw.issue(&["classic.example"], &ca.responder).await;
@@ -324,6 +329,7 @@ async fn landmark_relative_certificate_through_both_designs() {
     let v = verify(&rel, &ca_cert, &CosignerPolicy::new(), &trusted(&ca), now())
         .expect("landmark-relative certificate verifies");
     assert_eq!(v.serial, serial);
+    openssl_sees_san(&ca, &rel, "rel.example");
     assert_eq!(v.by, arbor_mtc::verify::VerifiedBy::TrustedSubtree);
     assert!(
         verify(
