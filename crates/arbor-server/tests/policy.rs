@@ -8,15 +8,9 @@ use arbor_testkit::TestCa;
 use serde_json::json;
 
 fn leaf_der(chain: &str) -> Vec<u8> {
-    let b: String = chain
-        .split("-----END CERTIFICATE-----")
-        .next()
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
-    use base64ct::Encoding;
-    base64ct::Base64::decode_vec(&b).unwrap()
+    arbor_client::pem_chain_to_der(chain)
+        .expect("a PEM certificate chain")
+        .swap_remove(0)
 }
 
 fn validity_secs(der: &[u8]) -> i64 {

@@ -54,6 +54,13 @@ impl Resp {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// The first certificate (the leaf) of a `pem-certificate-chain` body, DER.
+    pub fn leaf_der(&self) -> Vec<u8> {
+        arbor_client::pem_chain_to_der(&self.text())
+            .expect("a PEM certificate chain")
+            .swap_remove(0)
+    }
 }
 
 /// The raw client.
