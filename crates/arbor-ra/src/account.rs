@@ -7,6 +7,15 @@ use arbor_proto::jwk::PublicJwk;
 use arbor_proto::objects::AccountRequest;
 use arbor_store::{AccountRecord, AccountStatus, StoreError};
 
+/// The public key of a stored account (the canonical JWK text written at creation or
+/// rollover). A stored key that no longer parses is an internal error.
+pub fn account_key(acct: &AccountRecord) -> Result<PublicJwk> {
+    serde_json::from_str::<serde_json::Value>(&acct.jwk)
+        .map_err(|e| e.to_string())
+        .and_then(|v| PublicJwk::from_value(&v).map_err(|e| e.to_string()))
+        .map_err(|e| RaError::Internal(format!("stored account key: {e}")))
+}
+
 /// Longest contact URL accepted (Boulder: 254 octets for an address).
 pub const MAX_CONTACT_LEN: usize = 320;
 

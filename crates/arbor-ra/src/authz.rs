@@ -8,7 +8,6 @@
 
 use crate::error::Result;
 use crate::{Ra, RaError};
-use arbor_proto::jwk::PublicJwk;
 use arbor_proto::objects::key_authorization;
 use arbor_proto::{Problem, ProblemType};
 use arbor_store::{AccountRecord, AuthzRecord, AuthzStatus, ChallengeRecord, ChallengeStatus};
@@ -77,10 +76,7 @@ impl Ra {
             // Nothing to do: answering again is idempotent (§7.5.1).
             return Ok((a, idx));
         }
-        let jwk_value: serde_json::Value = serde_json::from_str(&acct.jwk)
-            .map_err(|e| RaError::Internal(format!("stored account key: {e}")))?;
-        let jwk = PublicJwk::from_value(&jwk_value)
-            .map_err(|e| RaError::Internal(format!("stored account key: {e}")))?;
+        let jwk = crate::account_key(acct)?;
         let chall = a.challenges[idx].clone();
         let key_auth = key_authorization(&chall.token, &jwk.thumbprint());
         let outcome = self.validate(&a, &chall, &key_auth, account_url).await;

@@ -43,10 +43,7 @@ impl Ra {
         }
         let csr = arbor_ca::parse_csr(csr_der).map_err(|e| RaError::BadCsr(e.to_string()))?;
         let (dns, ips) = split_identifiers(&order)?;
-        let acct_key: serde_json::Value = serde_json::from_str(&acct.jwk)
-            .map_err(|e| RaError::Internal(format!("stored account key: {e}")))?;
-        let acct_key = arbor_proto::jwk::PublicJwk::from_value(&acct_key)
-            .map_err(|e| RaError::Internal(format!("stored account key: {e}")))?;
+        let acct_key = crate::account_key(acct)?;
         arbor_ca::check_csr(&csr, &dns, &ips, &acct_key.spki_der())
             .map_err(|e| RaError::BadCsr(e.to_string()))?;
         self.recheck_caa(&order, account_url).await?;

@@ -20,6 +20,7 @@ mod profile;
 mod ratelimit;
 mod revoke;
 
+pub use account::account_key;
 pub use ari::{CertId, RENEWAL_INFO_RETRY_AFTER_SECS, RenewalWindow, window_for};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::RaConfig;

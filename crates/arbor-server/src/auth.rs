@@ -176,9 +176,7 @@ pub async fn authenticate(
             let acct = state.ra.account(id).await?.ok_or_else(|| {
                 ApiError::AccountDoesNotExist(format!("account {kid:?} does not exist"))
             })?;
-            let v: serde_json::Value = serde_json::from_str(&acct.jwk)
-                .map_err(|e| ApiError::Ra(arbor_ra::RaError::Internal(e.to_string())))?;
-            let key = PublicJwk::from_value(&v)?;
+            let key = arbor_ra::account_key(&acct)?;
             jws.verify(&key)?;
             if acct.status != AccountStatus::Valid {
                 return Err(ApiError::Unauthorized(format!(
