@@ -96,6 +96,10 @@ pub enum ClientError {
         waited: Duration,
     },
 
+    /// The directory does not offer a resource this request needs.
+    #[error("the CA's directory offers no {0}")]
+    NotOffered(&'static str),
+
     /// The authorization offers no challenge of the wanted type.
     #[error("authorization {authz} offers no {typ} challenge")]
     NoSuchChallenge {

@@ -2,7 +2,8 @@
 //! HTTPS pool and nonce pool, [`Account`] handles for everything signed, typed errors that
 //! keep the server's problem document and `Retry-After`, plus the pieces a benchmark or a
 //! test needs: a CSR builder, an in-process http-01 [`Http01Responder`], the end-to-end
-//! [`flow::issue_http01`] and the [`bench`] load driver; and [`cron`], the resumable
+//! [`flow::issue_http01`], the [`bench`] load driver and the landmark-relative MTC
+//! benchmark [`bench_mtc`]; and [`cron`], the resumable
 //! cron-driven client behind `arbor client` (ARI renewal, solvers, atomic state).
 //!
 //! Signing is [`arbor_proto::sign`]; the wire objects are [`arbor_proto::objects`].
@@ -12,6 +13,9 @@
 
 pub mod account;
 pub mod bench;
+pub mod bench_mtc;
+pub mod bench_mtc_herd;
+pub mod bench_mtc_report;
 pub mod client;
 pub mod cpu;
 pub mod cron;
@@ -19,6 +23,7 @@ pub mod csr;
 pub mod error;
 pub mod flow;
 pub mod http;
+pub mod mtc;
 pub mod nonce;
 pub mod order;
 pub mod responder;

@@ -252,9 +252,20 @@ impl IssuanceLog {
     /// Allocates a landmark if one is due by the clock and the tree grew.
     /// Returns the new landmark number, if any.
     pub async fn tick_landmarks(self: &Arc<Self>) -> Result<Option<u64>, LogError> {
+        self.allocate_landmark(false).await
+    }
+
+    /// Allocates a landmark now if the tree grew since the last one, whatever the
+    /// landmark clock says (an operator's or a test's "mint it now"); the next one is
+    /// then due a full interval later. Returns the new landmark number, if any.
+    pub async fn allocate_landmark_now(self: &Arc<Self>) -> Result<Option<u64>, LogError> {
+        self.allocate_landmark(true).await
+    }
+
+    async fn allocate_landmark(self: &Arc<Self>, force: bool) -> Result<Option<u64>, LogError> {
         let mut w = self.writer.lock().await;
         let now_ms = self.clock.now_millis();
-        if now_ms < w.next_landmark_due || self.is_stopped() {
+        if (!force && now_ms < w.next_landmark_due) || self.is_stopped() {
             return Ok(None);
         }
         let size = w.tree.size();

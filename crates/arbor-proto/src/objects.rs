@@ -95,6 +95,10 @@ pub struct Directory {
     pub key_change: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renewal_info: Option<String>,
+    /// draft-ietf-plants-merkle-tree-certs PR #207 (design B): where landmark-relative
+    /// certificates are requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_relative_certificate: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<DirectoryMeta>,
 }
@@ -158,6 +162,13 @@ pub struct Order {
     pub profile: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
+    /// PR #207 (design B): the MTC log's landmark document, on valid MTC orders.
+    #[serde(
+        default,
+        rename = "landmarkURL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub landmark_url: Option<String>,
 }
 
 /// The newOrder payload (§7.4).

@@ -78,6 +78,7 @@ pub fn order(base: &str, o: &OrderRecord) -> Order {
         certificate: o.cert_serial.as_deref().map(|s| cert_url(base, s)),
         profile: o.profile.clone(),
         replaces: o.replaces.clone(),
+        landmark_url: None,
     }
 }
 

@@ -11,6 +11,7 @@
 //! state_dir = "client-state"
 //! email = "ops@example.com"            # optional
 //! renew_before_fraction = 0.3333       # without ARI: renew when 1/3 of the lifetime is left
+//! mtc_profiles = ["mtc"]               # profiles that issue Merkle Tree Certificates (default)
 //!
 //! [account]                            # optional
 //! key = "p256"                         # p256 | p384 | rsa2048 | ed25519
@@ -46,6 +47,14 @@
 //! group = 0
 //! deploy_hook = "systemctl reload nginx"
 //! preferred_chain = "Arbor Alt Root"   # issuer CN at the top of the wanted chain
+//!
+//! [[certificate]]                      # a Merkle Tree Certificate: cert.pem + fullchain.pem
+//! name = "mtc"                         # (standalone) at once, landmark.pem later, each with
+//! identifiers = ["mtc.example.com"]    # a .properties file beside it
+//! profile = "mtc"
+//! output_dir = "live/mtc"
+//! landmark = "auto"                    # auto | acme-optional-alternate |
+//!                                      # new-relative-certificate | never
 //! ```
 
 use crate::cron::error::CronError;
@@ -58,6 +67,8 @@ use std::path::{Path, PathBuf};
 /// Renewal point without ARI: renew once less than this fraction of the lifetime is left
 /// (1/3 left = two thirds of the lifetime elapsed, the common practice; RFC 9773 §1).
 pub const DEFAULT_RENEW_BEFORE_FRACTION: f64 = 1.0 / 3.0;
+/// Profiles treated as Merkle Tree Certificate profiles when `mtc_profiles` is not set.
+pub const DEFAULT_MTC_PROFILES: &[&str] = &["mtc"];
 /// Default DNS TTL of a published `_acme-challenge` TXT record (seconds).
 pub const DEFAULT_DNS_TTL: u32 = 60;
 /// Default bound on waiting for the primary to serve a published TXT record (seconds).
@@ -84,6 +95,8 @@ pub struct Config {
     pub dns: Option<DnsConfig>,
     /// Default renewal fraction when the CA offers no ARI.
     pub renew_before_fraction: Option<f64>,
+    /// Profiles that issue Merkle Tree Certificates (default [`DEFAULT_MTC_PROFILES`]).
+    pub mtc_profiles: Option<Vec<String>>,
     /// The certificates.
     #[serde(default, rename = "certificate")]
     pub certificates: Vec<CertConfig>,
@@ -226,6 +239,29 @@ pub struct CertConfig {
     pub preferred_chain: Option<String>,
     /// Overrides the top-level `renew_before_fraction`.
     pub renew_before_fraction: Option<f64>,
+    /// How the landmark-relative certificate of an MTC is fetched (default auto).
+    #[serde(default)]
+    pub landmark: LandmarkFetch,
+}
+
+/// How a landmark-relative certificate is fetched (draft-ietf-plants-merkle-tree-certs §9
+/// and PR #207).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum LandmarkFetch {
+    /// Design A when the CA linked an `acme-optional-alternate`, else design B when the
+    /// directory has `newRelativeCertificate`.
+    #[default]
+    #[serde(rename = "auto")]
+    Auto,
+    /// Only design A (the certificate's `rel="acme-optional-alternate"` link).
+    #[serde(rename = "acme-optional-alternate")]
+    OptionalAlternate,
+    /// Only design B (the directory's `newRelativeCertificate`).
+    #[serde(rename = "new-relative-certificate")]
+    NewRelativeCertificate,
+    /// Keep the standalone certificate only.
+    #[serde(rename = "never")]
+    Never,
 }
 
 impl Config {
@@ -338,6 +374,17 @@ impl Config {
         }
     }
 
+    /// Whether `cert` asks for a Merkle Tree Certificate profile.
+    pub fn is_mtc(&self, cert: &CertConfig) -> bool {
+        let Some(p) = cert.profile.as_deref() else {
+            return false;
+        };
+        match &self.mtc_profiles {
+            Some(list) => list.iter().any(|m| m == p),
+            None => DEFAULT_MTC_PROFILES.contains(&p),
+        }
+    }
+
     /// The certificate named `name`.
     pub fn certificate(&self, name: &str) -> Option<&CertConfig> {
         self.certificates.iter().find(|c| c.name == name)
@@ -437,6 +484,9 @@ key_mode = 0o640
             Some("arbor-test-key")
         );
         assert_eq!(c.account.key, Some(KeyChoice::P256));
+        let m = c.certificate("mtc").unwrap();
+        assert!(c.is_mtc(m) && !c.is_mtc(w));
+        assert_eq!(m.landmark, LandmarkFetch::Auto);
     }
 
     #[test]

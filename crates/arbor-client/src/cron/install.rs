@@ -2,11 +2,17 @@
 //! `cert.pem` (end-entity), `chain.pem` (issuers) and `fullchain.pem` (both, RFC 8555 §9.1
 //! order) in `output_dir`, each written atomically with the configured mode and numeric
 //! owner/group; then the `deploy_hook`, run with `ARBOR_CERT_NAME` and `ARBOR_OUTPUT_DIR`.
+//!
+//! A Merkle Tree Certificate (draft-ietf-plants-merkle-tree-certs) has no chain:
+//! `cert.pem` and `fullchain.pem` hold the standalone certificate, `chain.pem` is empty,
+//! and `cert.pem.properties` / `fullchain.pem.properties` hold its certificate properties
+//! in their binary encoding (draft-ietf-tls-trust-anchor-ids §7). The landmark-relative
+//! certificate arrives later as `landmark.pem` with `landmark.pem.properties`.
 
 use crate::cron::config::CertConfig;
 use crate::cron::error::CronError;
 use crate::cron::hook::run_hook;
-use crate::cron::state::write_atomic;
+use crate::cron::state::{remove_durable, write_atomic};
 use base64ct::{Base64, Encoding};
 use std::path::Path;
 
@@ -27,8 +33,24 @@ pub fn cert_pem(der: &[u8]) -> String {
     out
 }
 
-/// Writes the four files of `cert` from the key and the DER chain (end-entity first).
-pub fn install_files(cert: &CertConfig, key_pem: &str, chain: &[Vec<u8>]) -> Result<(), CronError> {
+/// The landmark-relative certificate's file name in `output_dir`.
+pub const LANDMARK_PEM: &str = "landmark.pem";
+/// Suffix of a certificate file's properties file.
+pub const PROPERTIES_SUFFIX: &str = ".properties";
+
+fn properties_name(pem_name: &str) -> String {
+    format!("{pem_name}{PROPERTIES_SUFFIX}")
+}
+
+/// Writes the four files of `cert` from the key and the DER chain (end-entity first),
+/// and the properties files beside `cert.pem` and `fullchain.pem` when `properties` is
+/// given (stale ones are removed otherwise).
+pub fn install_files(
+    cert: &CertConfig,
+    key_pem: &str,
+    chain: &[Vec<u8>],
+    properties: Option<&[u8]>,
+) -> Result<(), CronError> {
     let Some((leaf, issuers)) = chain.split_first() else {
         return Err(CronError::BadCertificate("empty chain".into()));
     };
@@ -50,7 +72,44 @@ pub fn install_files(cert: &CertConfig, key_pem: &str, chain: &[Vec<u8>]) -> Res
         write_atomic(&path, body.as_bytes(), mode)?;
         chown(&path, cert)?;
     }
+    for name in ["cert.pem", "fullchain.pem"] {
+        let path = dir.join(properties_name(name));
+        match properties {
+            Some(p) => {
+                write_atomic(&path, p, cert_mode)?;
+                chown(&path, cert)?;
+            }
+            None => remove_durable(&path)?,
+        }
+    }
     Ok(())
+}
+
+/// Writes `landmark.pem` and, when given, `landmark.pem.properties`.
+pub fn install_landmark(
+    cert: &CertConfig,
+    der: &[u8],
+    properties: Option<&[u8]>,
+) -> Result<(), CronError> {
+    let dir = &cert.output_dir;
+    let mode = cert.cert_mode.unwrap_or(DEFAULT_CERT_MODE);
+    let props = dir.join(properties_name(LANDMARK_PEM));
+    match properties {
+        Some(p) => {
+            write_atomic(&props, p, mode)?;
+            chown(&props, cert)?;
+        }
+        None => remove_durable(&props)?,
+    }
+    let path = dir.join(LANDMARK_PEM);
+    write_atomic(&path, cert_pem(der).as_bytes(), mode)?;
+    chown(&path, cert)
+}
+
+/// Removes `landmark.pem` and its properties (they belong to a replaced certificate).
+pub fn remove_landmark(cert: &CertConfig) -> Result<(), CronError> {
+    remove_durable(&cert.output_dir.join(LANDMARK_PEM))?;
+    remove_durable(&cert.output_dir.join(properties_name(LANDMARK_PEM)))
 }
 
 fn chown(path: &Path, cert: &CertConfig) -> Result<(), CronError> {
@@ -93,7 +152,18 @@ mod tests {
         )
         .unwrap();
         let c = c.certificates.remove(0);
-        install_files(&c, "KEY", &[vec![1, 2, 3], vec![4, 5]]).unwrap();
+        install_files(&c, "KEY", &[vec![1, 2, 3], vec![4, 5]], Some(&[9, 9])).unwrap();
+        assert_eq!(
+            std::fs::read(c.output_dir.join("fullchain.pem.properties")).unwrap(),
+            vec![9, 9]
+        );
+        install_landmark(&c, &[7, 7], Some(&[8])).unwrap();
+        assert!(c.output_dir.join("landmark.pem").exists());
+        remove_landmark(&c).unwrap();
+        assert!(!c.output_dir.join("landmark.pem").exists());
+        assert!(!c.output_dir.join("landmark.pem.properties").exists());
+        install_files(&c, "KEY", &[vec![1, 2, 3], vec![4, 5]], None).unwrap();
+        assert!(!c.output_dir.join("cert.pem.properties").exists());
         let mode = |n: &str| {
             std::fs::metadata(c.output_dir.join(n))
                 .unwrap()

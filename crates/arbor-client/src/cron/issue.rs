@@ -10,11 +10,12 @@ use crate::cron::config::{CertConfig, KeyChoice};
 use crate::cron::error::CronError;
 use crate::cron::fmt_time;
 use crate::cron::install;
+use crate::cron::landmark;
 use crate::cron::run::{CertOutcome, cert_state, line};
 use crate::cron::session::Session;
 use crate::cron::solvers::Solvers;
 use crate::cron::state::{
-    Issued, KEY_MODE, Pending, State, read_key, remove_durable, write_atomic,
+    Issued, KEY_MODE, LandmarkStatus, Pending, State, read_key, remove_durable, write_atomic,
 };
 use crate::csr::{csr_with_key, pem_chain_to_der};
 use crate::error::ClientError;
@@ -91,17 +92,23 @@ pub(crate) async fn drive_order(
             OrderStatus::Valid => {
                 let issued = finish(sess, state, cert, &acct, &order.value, &pending).await?;
                 install_current(sess, state, cert).await?;
-                return Ok(line(
-                    cert,
-                    true,
-                    true,
-                    format!(
-                        "issued ({}), serial {}, valid until {}",
-                        pending.reason,
-                        issued.serial,
-                        fmt_time(issued.not_after)
-                    ),
-                ));
+                let mut text = format!(
+                    "issued ({}), serial {}, valid until {}",
+                    pending.reason,
+                    issued.serial,
+                    fmt_time(issued.not_after)
+                );
+                if crate::cron::plan::landmark_due(cert_state(state, &cert.name)).is_some() {
+                    // Ask once now: the answer's Retry-After schedules the next run's check.
+                    match landmark::advance(sess, state, cert).await {
+                        Ok(t) => text.push_str(&format!("; {t}")),
+                        Err(e @ CronError::SimulatedCrash(_)) => return Err(e),
+                        Err(e) => {
+                            tracing::warn!(cert = %cert.name, error = %e, "landmark-relative certificate: retried next run");
+                        }
+                    }
+                }
+                return Ok(line(cert, true, true, text));
             }
             OrderStatus::Invalid => {
                 drop_pending(sess, state, cert)?;
@@ -294,7 +301,20 @@ async fn finish(
         .certificate
         .clone()
         .ok_or_else(|| ClientError::NoCertificateUrl(pending.order_url.clone()))?;
-    let chain = download(acct, &cert_url, cert.preferred_chain.as_deref()).await?;
+    let mtc_profile = sess.cfg.is_mtc(cert);
+    let (chain, properties, optional_alternate) = if mtc_profile {
+        // draft-ietf-plants-merkle-tree-certs §9: the standalone certificate with its
+        // properties, and the design-A link to the landmark-relative one.
+        let c = acct.certificate_with_properties(&cert_url).await?;
+        (
+            c.chain,
+            c.properties,
+            c.optional_alternates.into_iter().next(),
+        )
+    } else {
+        let chain = download(acct, &cert_url, cert.preferred_chain.as_deref()).await?;
+        (chain, None, None)
+    };
     let dir = sess.dir.cert_dir(&cert.name)?;
     let key_path = dir.join("pending.key");
     let key = read_key(&key_path)?.ok_or_else(|| CronError::BadKey {
@@ -315,9 +335,26 @@ async fn finish(
         ));
     }
     let facts = ari::cert_facts(leaf)?;
+    let is_mtc = arbor_mtc::MtcCertificate::from_der(leaf).is_ok();
     let full: String = chain.iter().map(|d| install::cert_pem(d)).collect();
     write_atomic(&dir.join("chain.pem"), full.as_bytes(), 0o600)?;
     write_atomic(&dir.join("cert.key"), key.to_pem().as_bytes(), KEY_MODE)?;
+    let props_path = dir.join("cert.properties");
+    match properties.as_deref().filter(|_| is_mtc) {
+        Some(p) => write_atomic(&props_path, p, 0o600)?,
+        None => remove_durable(&props_path)?,
+    }
+    landmark::forget(sess, &cert.name)?;
+    let landmark = is_mtc.then(|| {
+        landmark::initial(
+            cert,
+            facts.serial.clone(),
+            optional_alternate,
+            acct.client().directory().new_relative_certificate.is_some(),
+            order.landmark_url.clone(),
+            sess.now(),
+        )
+    });
     let issued = Issued {
         identifiers: pending.identifiers.clone(),
         cert_id: facts.cert_id,
@@ -334,6 +371,7 @@ async fn finish(
     cs.failure = None;
     cs.install_pending = true;
     cs.deploy_pending = cert.deploy_hook.is_some();
+    cs.landmark = landmark;
     sess.dir.save(state)?;
     remove_durable(&key_path)?;
     sess.crash_point("download")?;
@@ -352,7 +390,28 @@ pub(crate) async fn install_current(
     let chain_pem = std::fs::read_to_string(dir.join("chain.pem"))
         .map_err(CronError::io("read", &dir.join("chain.pem")))?;
     let chain = pem_chain_to_der(&chain_pem)?;
-    install::install_files(cert, &key, &chain)?;
+    let props_path = dir.join("cert.properties");
+    let properties = match std::fs::read(&props_path) {
+        Ok(p) => Some(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(CronError::io("read", &props_path)(e)),
+    };
+    install::install_files(cert, &key, &chain, properties.as_deref())?;
+    // landmark.pem belongs to this certificate only once it was fetched for it.
+    let cs = cert_state(state, &cert.name);
+    let own_landmark = cs
+        .current
+        .as_ref()
+        .zip(cs.landmark.as_ref())
+        .is_some_and(|(c, l)| {
+            l.serial == c.serial
+                && matches!(l.status, LandmarkStatus::Saved | LandmarkStatus::Installed)
+        });
+    if own_landmark {
+        landmark::install_files(sess, cert)?;
+    } else {
+        install::remove_landmark(cert)?;
+    }
     cert_state(state, &cert.name).install_pending = false;
     sess.dir.save(state)?;
     sess.crash_point("install")?;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod hook;
 pub mod install;
 pub mod issue;
+pub mod landmark;
 pub mod lock;
 pub mod manage;
 pub mod plan;

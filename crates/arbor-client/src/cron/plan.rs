@@ -1,11 +1,13 @@
 //! Deciding what one certificate needs, without any I/O: nothing, a first order, the
 //! continuation of an order in flight, a renewal (RFC 9773 §4.2: the random point chosen in
 //! the ARI window has passed, or without ARI `renew_before_fraction` of the lifetime is
-//! left), re-installing files, re-running the deploy hook, or waiting out a rate limit.
+//! left), re-installing files, re-running the deploy hook, waiting out a rate limit, or —
+//! for a Merkle Tree Certificate — asking for its landmark-relative certificate once the
+//! CA's `Retry-After` has passed (draft-ietf-plants-merkle-tree-certs §9).
 
 use crate::cron::ari::fallback_renew_at;
 use crate::cron::config::CertConfig;
-use crate::cron::state::CertState;
+use crate::cron::state::{CertState, LandmarkStatus};
 
 /// The decision for one certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +42,16 @@ pub enum Action {
     Install,
     /// The deploy hook has not yet succeeded for the current certificate.
     Deploy,
+    /// Ask for (or install) the landmark-relative certificate of the current MTC.
+    Landmark,
+}
+
+/// When the landmark-relative certificate of the current certificate is next asked for,
+/// if it is still awaited.
+pub fn landmark_due(st: &CertState) -> Option<i64> {
+    let cur = st.current.as_ref()?;
+    let l = st.landmark.as_ref()?;
+    (l.serial == cur.serial && l.status == LandmarkStatus::Waiting).then_some(l.next_check)
 }
 
 /// Whether renewal information should be fetched now: there is a current certificate with
@@ -126,6 +138,13 @@ pub fn decide(cert: &CertConfig, st: &CertState, fraction: f64, now: i64) -> Act
             reason: reason.into(),
             replaces: cur.cert_id.clone(),
         };
+    }
+    if let Some(l) = &st.landmark
+        && l.serial == cur.serial
+        && (l.status == LandmarkStatus::Saved
+            || (l.status == LandmarkStatus::Waiting && l.next_check <= now))
+    {
+        return Action::Landmark;
     }
     if st.deploy_pending {
         return Action::Deploy;
@@ -250,5 +269,47 @@ output_dir = "o"
         let mut deploy = issued();
         deploy.deploy_pending = true;
         assert_eq!(decide(&c, &deploy, 1.0 / 3.0, 1), Action::Deploy);
+    }
+
+    #[test]
+    fn landmark_after_its_retry_after_and_never_past_renewal() {
+        let c = cert();
+        let mut st = issued();
+        st.landmark = Some(crate::cron::state::LandmarkState {
+            serial: "01".into(),
+            alternate_url: Some("https://ca/cert/01/landmark".into()),
+            new_relative_offered: true,
+            landmark_document: None,
+            status: LandmarkStatus::Waiting,
+            next_check: 300,
+            attempts: 1,
+            note: None,
+        });
+        assert_eq!(landmark_due(&st), Some(300));
+        assert!(matches!(
+            decide(&c, &st, 1.0 / 3.0, 299),
+            Action::Idle { .. }
+        ));
+        assert_eq!(decide(&c, &st, 1.0 / 3.0, 300), Action::Landmark);
+        // Renewal wins: the landmark-relative form of a replaced certificate is moot.
+        assert!(matches!(
+            decide(&c, &st, 1.0 / 3.0, 600),
+            Action::Order { .. }
+        ));
+        // A landmark state about another certificate is ignored.
+        st.landmark.as_mut().unwrap().serial = "02".into();
+        assert_eq!(landmark_due(&st), None);
+        assert!(matches!(
+            decide(&c, &st, 1.0 / 3.0, 300),
+            Action::Idle { .. }
+        ));
+        st.landmark.as_mut().unwrap().serial = "01".into();
+        st.landmark.as_mut().unwrap().status = LandmarkStatus::Saved;
+        assert_eq!(decide(&c, &st, 1.0 / 3.0, 1), Action::Landmark);
+        st.landmark.as_mut().unwrap().status = LandmarkStatus::Installed;
+        assert!(matches!(
+            decide(&c, &st, 1.0 / 3.0, 400),
+            Action::Idle { .. }
+        ));
     }
 }

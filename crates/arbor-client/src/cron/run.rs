@@ -160,15 +160,25 @@ async fn process(
             } else {
                 "lifetime fraction"
             };
+            let cs = cert_state(state, &cert.name);
+            let lm = cs
+                .current
+                .as_ref()
+                .map(|c| crate::cron::landmark::idle_note(cs.landmark.as_ref(), &c.serial))
+                .unwrap_or_default();
             Ok(line(
                 cert,
                 true,
                 false,
                 format!(
-                    "ok, valid until {until}; renewal due {} ({why})",
+                    "ok, valid until {until}; renewal due {} ({why}){lm}",
                     fmt_time(next)
                 ),
             ))
+        }
+        Action::Landmark => {
+            let text = crate::cron::landmark::advance(sess, state, cert).await?;
+            Ok(line(cert, true, false, text))
         }
         Action::Wait { until, reason } => {
             let failed = cert_state(state, &cert.name).failure.is_some();

@@ -5,7 +5,9 @@
 //! Private keys are created with mode 0600.
 //!
 //! Layout: `state.json`, `account.key`, `lock`, `certs/<name>/{pending.key, cert.key,
-//! chain.pem}`.
+//! chain.pem}`, and for a Merkle Tree Certificate also `cert.properties` (the standalone
+//! certificate's properties), `landmark.pem` and `landmark.properties` (the
+//! landmark-relative certificate, once fetched).
 
 use crate::cron::error::CronError;
 use serde::{Deserialize, Serialize};
@@ -58,6 +60,52 @@ pub struct CertState {
     /// The deploy hook has not yet succeeded for `current`.
     #[serde(default)]
     pub deploy_pending: bool,
+    /// The landmark-relative certificate of `current`, when it is a Merkle Tree
+    /// Certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmark: Option<LandmarkState>,
+}
+
+/// Where the landmark-relative certificate of an MTC stands
+/// (draft-ietf-plants-merkle-tree-certs §9).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LandmarkState {
+    /// Serial (hex) of the standalone certificate it belongs to.
+    pub serial: String,
+    /// Design A: the certificate's `rel="acme-optional-alternate"` link, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate_url: Option<String>,
+    /// Design B: whether the directory offered `newRelativeCertificate` at issuance.
+    #[serde(default)]
+    pub new_relative_offered: bool,
+    /// PR #207: the order's `landmarkURL` (the log's landmark document), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmark_document: Option<String>,
+    /// Where it stands.
+    pub status: LandmarkStatus,
+    /// Do not ask the CA before this (its `Retry-After`, jittered), Unix seconds.
+    pub next_check: i64,
+    /// How many times the CA answered "not yet".
+    #[serde(default)]
+    pub attempts: u32,
+    /// Why it is unavailable, or the last "not yet" answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The states of [`LandmarkState`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LandmarkStatus {
+    /// No landmark covers the certificate yet.
+    Waiting,
+    /// Fetched and saved in the state directory; not yet in `output_dir`.
+    Saved,
+    /// `landmark.pem` is installed.
+    Installed,
+    /// There will be none (expired landmark, or the CA offers neither design).
+    Unavailable,
 }
 
 /// An issued certificate.

@@ -1,6 +1,6 @@
 //! `arbor client status`: for every configured certificate, what the state directory says —
 //! expiry, the ARI window and the point chosen in it (RFC 9773 §4.2), pending work, the
-//! last failure — and the next action [`plan::decide`] would take. No network traffic.
+//! last failure, the landmark-relative certificate of an MTC — and the next action [`plan::decide`] would take. No network traffic.
 
 use crate::cron::config::Config;
 use crate::cron::error::CronError;
@@ -39,6 +39,16 @@ pub fn describe(cfg: &Config, now: i64) -> Result<Vec<String>, CronError> {
                 fmt_time(r.next_check)
             ));
         }
+        if let Some(l) = &cs.landmark {
+            let mut t = format!("landmark-relative certificate {:?}", l.status).to_lowercase();
+            if l.status == crate::cron::state::LandmarkStatus::Waiting {
+                t.push_str(&format!(", next check {}", fmt_time(l.next_check)));
+            }
+            if let Some(n) = &l.note {
+                t.push_str(&format!(" ({n})"));
+            }
+            parts.push(t);
+        }
         if let Some(p) = &cs.pending {
             parts.push(format!("pending order {} ({})", p.order_url, p.reason));
         }
@@ -63,6 +73,7 @@ pub fn describe(cfg: &Config, now: i64) -> Result<Vec<String>, CronError> {
             ),
             Action::Install => "next: install the saved certificate".into(),
             Action::Deploy => "next: run the deploy hook".into(),
+            Action::Landmark => "next: fetch the landmark-relative certificate".into(),
         };
         parts.push(next);
         out.push(format!("{}: {}", cert.name, parts.join("; ")));

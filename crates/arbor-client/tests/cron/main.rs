@@ -76,6 +76,38 @@ impl Ca {
         ra: RaConfig,
         front_end: FrontEndConfig,
     ) -> Ca {
+        Self::start_all(http_port, tls_port, resolver, ra, front_end, None).await
+    }
+
+    /// A CA that also runs an MTC issuance log (profile `mtc`) whose landmarks come
+    /// only when a test mints one ([`Ca::mint_landmark`]).
+    async fn start_mtc(http_port: u16) -> Ca {
+        Self::start_all(
+            http_port,
+            free_port(),
+            ResolverConfig::Fixed("127.0.0.1".parse().expect("ip")),
+            RaConfig {
+                rate_limits: arbor_ra::RateLimits::off(),
+                ..RaConfig::default()
+            },
+            FrontEndConfig::default(),
+            Some(arbor_server::mtc::MtcOptions {
+                sequence_interval: Duration::from_millis(20),
+                landmark_interval: Duration::from_secs(3_600),
+                ..Default::default()
+            }),
+        )
+        .await
+    }
+
+    async fn start_all(
+        http_port: u16,
+        tls_port: u16,
+        resolver: ResolverConfig,
+        ra: RaConfig,
+        front_end: FrontEndConfig,
+        mtc: Option<arbor_server::mtc::MtcOptions>,
+    ) -> Ca {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = Arc::new(TestClock::new(SystemClock.now()));
         let running = start(StartOptions {
@@ -97,7 +129,7 @@ impl Ca {
             server_ips: vec!["127.0.0.1".parse().expect("addr")],
             organization: "Arbor Test CA".into(),
             clock: clock.clone(),
-            mtc: None,
+            mtc,
         })
         .await
         .expect("start CA");
@@ -746,6 +778,7 @@ async fn bad_tokens_are_never_written() {
 }
 
 mod bind;
+mod mtc;
 use bind::dig_txt;
 mod pebble;
 mod policy;

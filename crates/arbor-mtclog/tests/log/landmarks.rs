@@ -179,3 +179,31 @@ async fn interrupted_create_is_finished_by_open() {
     submit_round(&log, entries("a", 3)).await;
     env.check(&cfg, None);
 }
+
+#[tokio::test]
+async fn allocate_now_ignores_the_clock_but_needs_growth() {
+    let env = Env::new();
+    let cfg = config();
+    let log = env.create(&cfg).await;
+    assert_eq!(
+        log.allocate_landmark_now().await.unwrap(),
+        None,
+        "no growth"
+    );
+    submit_round(&log, entries("a", 3)).await;
+    assert_eq!(
+        log.tick_landmarks().await.unwrap(),
+        None,
+        "not due by the clock"
+    );
+    assert_eq!(log.allocate_landmark_now().await.unwrap(), Some(1));
+    assert!(matches!(
+        log.landmark_for(2).await.unwrap(),
+        LandmarkStatus::Covered(_)
+    ));
+    // The interval restarts from the forced landmark.
+    submit_round(&log, entries("b", 2)).await;
+    assert_eq!(log.tick_landmarks().await.unwrap(), None);
+    env.clock.advance(cfg.landmark_interval);
+    assert_eq!(log.tick_landmarks().await.unwrap(), Some(2));
+}

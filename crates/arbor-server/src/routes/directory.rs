@@ -27,6 +27,11 @@ pub async fn get_directory(
         revoke_cert: format!("{base}{}", paths::REVOKE_CERT),
         key_change: format!("{base}{}", paths::KEY_CHANGE),
         renewal_info: Some(format!("{base}{}", paths::RENEWAL_INFO)),
+        // PR #207 to draft-ietf-plants-merkle-tree-certs: signals MTC support.
+        new_relative_certificate: state
+            .mtc
+            .is_some()
+            .then(|| format!("{base}{}", crate::routes::mtc::NEW_RELATIVE_CERT)),
         meta: Some(DirectoryMeta {
             terms_of_service: cfg.terms_of_service.clone(),
             website: cfg.website.clone(),
@@ -48,15 +53,5 @@ pub async fn get_directory(
             ),
         }),
     };
-    let mut v = serde_json::to_value(&dir).unwrap_or_default();
-    if state.mtc.is_some()
-        && let Some(obj) = v.as_object_mut()
-    {
-        // PR #207 to draft-ietf-plants-merkle-tree-certs: signals MTC support.
-        obj.insert(
-            "newRelativeCertificate".into(),
-            format!("{base}{}", crate::routes::mtc::NEW_RELATIVE_CERT).into(),
-        );
-    }
-    Ok(json(StatusCode::OK, &v, None))
+    Ok(json(StatusCode::OK, &dir, None))
 }

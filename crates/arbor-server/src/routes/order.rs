@@ -22,17 +22,10 @@ fn order_response(state: &AppState, base: &str, status: StatusCode, o: &OrderRec
         shuffle(&mut view.identifiers);
         shuffle(&mut view.authorizations);
     }
-    let mut v = serde_json::to_value(&view).unwrap_or_default();
-    if let Some(log) = mtc_log(state, o)
-        && let Some(obj) = v.as_object_mut()
-    {
-        // PR #207: valid MTC orders point at the log's (cacheable) landmark document.
-        obj.insert(
-            "landmarkURL".into(),
-            crate::routes::mtc::landmarks_doc_url(base, log).into(),
-        );
-    }
-    let mut r = json(status, &v, Some(&url));
+    // PR #207: valid MTC orders point at the log's (cacheable) landmark document.
+    view.landmark_url =
+        mtc_log(state, o).map(|log| crate::routes::mtc::landmarks_doc_url(base, log));
+    let mut r = json(status, &view, Some(&url));
     if o.status == OrderStatus::Processing {
         let v = state.cfg.hostile.retry_after(PROCESSING_RETRY_AFTER);
         if let Ok(v) = HeaderValue::from_str(&v) {
