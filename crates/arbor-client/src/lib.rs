@@ -13,9 +13,6 @@
 
 pub mod account;
 pub mod bench;
-pub mod bench_mtc;
-pub mod bench_mtc_herd;
-pub mod bench_mtc_report;
 pub mod client;
 pub mod cpu;
 pub mod cron;
