@@ -207,6 +207,11 @@ impl IssuanceLog {
         Ok(log)
     }
 
+    /// The log clock's time, Unix seconds (landmark expiry and schedule use it).
+    pub fn now_secs(&self) -> u64 {
+        self.clock.now_secs()
+    }
+
     /// The log configuration.
     pub fn config(&self) -> &LogConfig {
         &self.config

@@ -28,7 +28,7 @@ const ID_ML_DSA_44: &str = "2.16.840.1.101.3.4.3.17";
 const CA_CERT_VALIDITY_SECS: u64 = 10 * 365 * 86_400;
 
 /// MTC settings of `arbor serve`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MtcOptions {
     /// The CA ID, a trust anchor ID in ASCII form (e.g. `32473.1`).
     pub ca_id: String,
@@ -40,6 +40,22 @@ pub struct MtcOptions {
     pub landmark_interval: Duration,
     /// Witnesses the log asks to cosign.
     pub witnesses: Vec<WitnessEndpoint>,
+    /// The log's clock (checkpoint times, landmark schedule and expiry); `None` is the
+    /// system clock. Tests drive landmark expiry with it.
+    pub clock: Option<Arc<dyn arbor_mtclog::Clock>>,
+}
+
+impl std::fmt::Debug for MtcOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MtcOptions")
+            .field("ca_id", &self.ca_id)
+            .field("log_number", &self.log_number)
+            .field("sequence_interval", &self.sequence_interval)
+            .field("landmark_interval", &self.landmark_interval)
+            .field("witnesses", &self.witnesses)
+            .field("clock", &self.clock.as_ref().map(|_| "driven"))
+            .finish()
+    }
 }
 
 impl Default for MtcOptions {
@@ -50,6 +66,7 @@ impl Default for MtcOptions {
             sequence_interval: Duration::from_millis(100),
             landmark_interval: Duration::from_secs(3_600),
             witnesses: Vec::new(),
+            clock: None,
         }
     }
 }
@@ -187,10 +204,11 @@ pub async fn open_site(
         ca_cosigner: Arc::new(ca_key),
     };
     let existing = lock.load()?.is_some();
+    let clock = o.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     let log = if existing {
-        IssuanceLog::open(cfg, keys, storage, lock, Arc::new(SystemClock)).await?
+        IssuanceLog::open(cfg, keys, storage, lock, clock).await?
     } else {
-        IssuanceLog::create(cfg, keys, storage, lock, Arc::new(SystemClock)).await?
+        IssuanceLog::create(cfg, keys, storage, lock, clock).await?
     };
     Ok(Arc::new(MtcSite {
         ca_der,

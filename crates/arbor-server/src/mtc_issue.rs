@@ -160,10 +160,7 @@ impl LogIssuer {
     pub fn next_landmark_estimate_secs(&self) -> u64 {
         let interval = self.landmark_interval().as_secs_f64().ceil().max(1.0) as u64;
         let cfg = self.log.config();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = self.log.now_secs();
         let allocated = self
             .log
             .landmarks()

@@ -156,6 +156,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                         .iter()
                         .map(witness_endpoint)
                         .collect::<Result<_, _>>()?,
+                    clock: None,
                 })
             })
             .transpose()?,

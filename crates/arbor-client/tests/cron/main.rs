@@ -82,6 +82,14 @@ impl Ca {
     /// A CA that also runs an MTC issuance log (profile `mtc`) whose landmarks come
     /// only when a test mints one ([`Ca::mint_landmark`]).
     async fn start_mtc(http_port: u16) -> Ca {
+        Self::start_mtc_clock(http_port, None).await
+    }
+
+    /// [`Ca::start_mtc`] with the log on `log_clock` (landmark expiry is driven by it).
+    async fn start_mtc_clock(
+        http_port: u16,
+        log_clock: Option<Arc<dyn arbor_mtclog::Clock>>,
+    ) -> Ca {
         Self::start_all(
             http_port,
             free_port(),
@@ -94,6 +102,7 @@ impl Ca {
             Some(arbor_server::mtc::MtcOptions {
                 sequence_interval: Duration::from_millis(20),
                 landmark_interval: Duration::from_secs(3_600),
+                clock: log_clock,
                 ..Default::default()
             }),
         )

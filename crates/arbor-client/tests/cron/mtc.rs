@@ -334,3 +334,77 @@ async fn renewal_removes_the_old_landmark_certificate() {
         arbor_client::cron::state::LandmarkStatus::Waiting
     );
 }
+
+/// The log's clock, ahead of the system clock by a settable offset.
+#[derive(Default)]
+struct AheadClock(std::sync::atomic::AtomicU64);
+
+impl arbor_mtclog::Clock for AheadClock {
+    fn now_millis(&self) -> u64 {
+        arbor_mtclog::SystemClock.now_millis() + self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The covering landmark expires before the client asks (a machine that was off for
+/// weeks): the CA answers certificateTooOldForLandmark; the client keeps the standalone
+/// certificate, records why, exits 0 and stops asking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_landmark_keeps_the_standalone_certificate() {
+    let port = free_port();
+    let ahead = Arc::new(AheadClock::default());
+    let ca = Ca::start_mtc_clock(port, Some(ahead.clone())).await;
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d.path(),
+        &ca,
+        "",
+        &format!("identifiers = [\"late.example.com\"]\nhttp_port = {port}\nprofile = \"mtc\""),
+    );
+    let out = cfg.certificates[0].output_dir.clone();
+    let o = opts(&ca);
+    assert_eq!(pass(&cfg, &o).await.exit_code(), 0);
+    let standalone = der_of(&out.join("cert.pem"));
+    ca.mint_landmark().await;
+    // Past the landmark's expiry (the longest certificate lifetime after it).
+    let lifetime = arbor_mtclog::LogConfig::new("32473.1".parse().unwrap(), 1).max_cert_lifetime;
+    ahead.0.store(
+        (lifetime + Duration::from_secs(86_400)).as_millis() as u64,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    let l = landmark(&cfg);
+    ca.clock.advance(l.next_check - ca.clock.now() + 1);
+    let r = pass(&cfg, &o).await;
+    assert_eq!(r.exit_code(), 0, "{:?}", r.outcomes);
+    assert!(
+        r.outcomes[0]
+            .line
+            .contains("no landmark-relative certificate will come"),
+        "{}",
+        r.outcomes[0].line
+    );
+    let l = landmark(&cfg);
+    assert_eq!(
+        l.status,
+        arbor_client::cron::state::LandmarkStatus::Unavailable
+    );
+    assert!(
+        l.note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("certificateTooOldForLandmark"),
+        "{l:?}"
+    );
+    assert!(!out.join("landmark.pem").exists());
+    assert_eq!(der_of(&out.join("cert.pem")), standalone);
+    // Later runs do not ask again.
+    ca.clock.advance(7_200);
+    let r = pass(&cfg, &o).await;
+    assert_eq!(r.exit_code(), 0);
+    assert!(
+        r.outcomes[0]
+            .line
+            .contains("no landmark-relative certificate ("),
+        "{}",
+        r.outcomes[0].line
+    );
+}
