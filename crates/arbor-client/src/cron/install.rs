@@ -119,6 +119,22 @@ fn chown(path: &Path, cert: &CertConfig) -> Result<(), CronError> {
     std::os::unix::fs::chown(path, cert.owner, cert.group).map_err(CronError::io("chown", path))
 }
 
+/// Runs the deploy hook if the state says it has not yet succeeded for the installed
+/// files, and records its success.
+pub async fn deploy_if_pending(
+    sess: &crate::cron::session::Session<'_>,
+    state: &mut crate::cron::state::State,
+    cert: &CertConfig,
+) -> Result<(), CronError> {
+    let cs = crate::cron::run::cert_state(state, &cert.name);
+    if !cs.deploy_pending {
+        return Ok(());
+    }
+    deploy(cert).await?;
+    crate::cron::run::cert_state(state, &cert.name).deploy_pending = false;
+    sess.dir.save(state)
+}
+
 /// Runs the deploy hook, if configured.
 pub async fn deploy(cert: &CertConfig) -> Result<(), CronError> {
     let Some(cmd) = &cert.deploy_hook else {

@@ -415,10 +415,5 @@ pub(crate) async fn install_current(
     cert_state(state, &cert.name).install_pending = false;
     sess.dir.save(state)?;
     sess.crash_point("install")?;
-    if cert_state(state, &cert.name).deploy_pending {
-        install::deploy(cert).await?;
-        cert_state(state, &cert.name).deploy_pending = false;
-        sess.dir.save(state)?;
-    }
-    Ok(())
+    install::deploy_if_pending(sess, state, cert).await
 }

@@ -204,12 +204,7 @@ async fn install_saved(
     cs.deploy_pending = cert.deploy_hook.is_some();
     sess.dir.save(state)?;
     sess.crash_point("landmark-install")?;
-    if cert_state(state, &cert.name).deploy_pending {
-        install::deploy(cert).await?;
-        cert_state(state, &cert.name).deploy_pending = false;
-        sess.dir.save(state)?;
-    }
-    Ok(())
+    install::deploy_if_pending(sess, state, cert).await
 }
 
 /// Writes the saved landmark-relative certificate to `output_dir`.

@@ -199,9 +199,7 @@ async fn process(
             ))
         }
         Action::Deploy => {
-            install::deploy(cert).await?;
-            cert_state(state, &cert.name).deploy_pending = false;
-            sess.dir.save(state)?;
+            install::deploy_if_pending(sess, state, cert).await?;
             Ok(line(cert, true, false, "deploy hook succeeded".into()))
         }
         Action::Order { reason, replaces } => {

@@ -106,6 +106,22 @@ fn landmark(cfg: &Config) -> arbor_client::cron::state::LandmarkState {
         .expect("landmark state")
 }
 
+/// A client config for one MTC named `name`, against `ca` validating on `port`.
+fn mtc_config(d: &Path, ca: &Ca, port: u16, name: &str) -> Config {
+    config(
+        d,
+        ca,
+        "",
+        &format!("identifiers = [\"{name}\"]\nhttp_port = {port}\nprofile = \"mtc\""),
+    )
+}
+
+/// Moves the client's clock just past the saved landmark check.
+fn past_next_check(ca: &Ca, cfg: &Config) {
+    let l = landmark(cfg);
+    ca.clock.advance(l.next_check - ca.clock.now() + 1);
+}
+
 async fn standalone_now_landmark_relative_later(design: &str) {
     let port = free_port();
     let ca = Ca::start_mtc(port).await;
@@ -294,18 +310,12 @@ async fn renewal_removes_the_old_landmark_certificate() {
     let port = free_port();
     let ca = Ca::start_mtc(port).await;
     let d = tempfile::tempdir().unwrap();
-    let cfg = config(
-        d.path(),
-        &ca,
-        "",
-        &format!("identifiers = [\"renew.example.com\"]\nhttp_port = {port}\nprofile = \"mtc\""),
-    );
+    let cfg = mtc_config(d.path(), &ca, port, "renew.example.com");
     let out = cfg.certificates[0].output_dir.clone();
     let o = opts(&ca);
     assert_eq!(pass(&cfg, &o).await.exit_code(), 0);
     ca.mint_landmark().await;
-    let l = landmark(&cfg);
-    ca.clock.advance(l.next_check - ca.clock.now() + 1);
+    past_next_check(&ca, &cfg);
     let r = pass(&cfg, &o).await;
     assert!(
         r.outcomes[0].line.contains("installed"),
@@ -354,12 +364,7 @@ async fn expired_landmark_keeps_the_standalone_certificate() {
     let ahead = Arc::new(AheadClock::default());
     let ca = Ca::start_mtc_clock(port, Some(ahead.clone())).await;
     let d = tempfile::tempdir().unwrap();
-    let cfg = config(
-        d.path(),
-        &ca,
-        "",
-        &format!("identifiers = [\"late.example.com\"]\nhttp_port = {port}\nprofile = \"mtc\""),
-    );
+    let cfg = mtc_config(d.path(), &ca, port, "late.example.com");
     let out = cfg.certificates[0].output_dir.clone();
     let o = opts(&ca);
     assert_eq!(pass(&cfg, &o).await.exit_code(), 0);
@@ -371,8 +376,7 @@ async fn expired_landmark_keeps_the_standalone_certificate() {
         (lifetime + Duration::from_secs(86_400)).as_millis() as u64,
         std::sync::atomic::Ordering::SeqCst,
     );
-    let l = landmark(&cfg);
-    ca.clock.advance(l.next_check - ca.clock.now() + 1);
+    past_next_check(&ca, &cfg);
     let r = pass(&cfg, &o).await;
     assert_eq!(r.exit_code(), 0, "{:?}", r.outcomes);
     assert!(
