@@ -83,9 +83,10 @@ dns01="${ARBOR_TEST_DNS01:-1}"
 [[ "$against" == pebble ]] && dns01=1
 # The peer steps, in order (tests/peers/STEP.sh). Pebble 2.4 copies an IP identifier into
 # the subject CN, which certbot 5.8 then reads as a DNS name and rejects after issuance; it
-# has no ARI and no keys from arbor's EAB tool: certbot-ip/-ari/-eab run against arbor only.
+# has no ARI, no keys from arbor's EAB tool and no `mtc` profile: certbot-ip/-ari/-eab/-mtc
+# run against arbor only (arbor serve enables [mtc] by default, so the profile is offered).
 steps=(certbot)
-[[ "$against" == arbor ]] && steps+=(certbot-ip certbot-ari certbot-eab)
+[[ "$against" == arbor ]] && steps+=(certbot-ip certbot-ari certbot-eab certbot-mtc)
 steps+=(lego)
 [[ "$dns01" == 1 ]] && steps+=(lego-dns)
 steps+=(verify crl pkilint)

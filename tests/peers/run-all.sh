@@ -2,9 +2,11 @@
 # Runs every peer-interop step against one running CA and prints `peers: N passed, M failed`.
 #   ACME_DIR=https://127.0.0.1:14000/dir ACME_ROOT_PEM=arbor-data/root.pem tests/peers/run-all.sh
 # Optional: ACME_CHAIN_ROOT_PEM, ACME_ROOT_ALT_PEM, PEER_WORK (kept), PEER_STEPS
-# (default "certbot certbot-ip certbot-ari lego verify crl pkilint", with certbot-eab after
-# certbot-ari when ARBOR_BIN is set and lego-dns after lego when RFC2136_NAMESERVER is set,
-# i.e. the CA resolves from scripts/bind.sh). Contract details: lib.sh.
+# (default "certbot certbot-ip certbot-ari lego verify crl pkilint", with certbot-eab and
+# certbot-mtc after certbot-ari when ARBOR_BIN is set (an arbor CA: EAB keys from its admin
+# tool, the `mtc` profile checked with `arbor verify`) and lego-dns after lego when
+# RFC2136_NAMESERVER is set, i.e. the CA resolves from scripts/bind.sh). Contract details:
+# lib.sh.
 # Exit status: 0 when every step passed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +26,7 @@ echo "run-all.sh: CA $ACME_DIR, work dir $PEER_WORK"
 
 # The client steps issue; verify and pkilint check what they issued.
 default_steps="certbot certbot-ip certbot-ari"
-[[ -n "${ARBOR_BIN:-}" ]] && default_steps+=" certbot-eab"
+[[ -n "${ARBOR_BIN:-}" ]] && default_steps+=" certbot-eab certbot-mtc"
 default_steps+=" lego"
 [[ -n "${RFC2136_NAMESERVER:-}" ]] && default_steps+=" lego-dns"
 default_steps+=" verify crl pkilint"
