@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use arbor_mtc::TrustAnchorId;
 use arbor_mtc::formats::{Landmark as MtcLandmark, LandmarkDocument};
-use arbor_tlog::cosignature::subtree_v1_message;
-use arbor_tlog::{Hash, cover, subtree_hash, subtree_inclusion_proof};
+use arbor_tlog::{Hash, cover, subtree_inclusion_proof};
 
 use crate::error::LogError;
 use crate::log::{IssuanceLog, LogConfig};
@@ -182,18 +181,7 @@ impl IssuanceLog {
         lm.subtrees.clear();
         for (s, e) in cover(prev, lm.tree_size) {
             if s < e {
-                let hash = subtree_hash(reader, s, e)?;
-                let msg = subtree_v1_message(&self.ca_name, 0, &self.origin, s, e, &hash)?;
-                let signature = self.keys.ca_cosigner.sign_message(&msg)?;
-                lm.subtrees.push(SignedSubtree {
-                    start: s,
-                    end: e,
-                    hash,
-                    signatures: vec![arbor_mtc::SubtreeSignature {
-                        cosigner_id: self.config.ca_id.clone(),
-                        signature,
-                    }],
-                });
+                lm.subtrees.push(self.sign_subtree(reader, s, e)?);
             }
         }
         Ok(())

@@ -8,6 +8,8 @@
 //! - [`log`], [`sequencer`]: creating/opening a log (start-up checks and
 //!   recovery), submitting entries, sequencing rounds.
 //! - [`landmark`]: landmark allocation, the landmark document, landmark proofs.
+//! - [`resume`]: finding an entry already logged and certifying it again
+//!   (a CA resuming an issuance a crash interrupted).
 //! - [`check`]: the full-log invariant checker.
 //! - [`http`]: the axum router for `/mtc`.
 //! - [`witness`], [`witness_client`]: the witness service and the log's client.
@@ -36,6 +38,7 @@ pub mod http;
 pub mod landmark;
 pub mod log;
 pub mod reader;
+pub mod resume;
 pub mod sequencer;
 pub mod signer;
 pub mod staging;
@@ -50,6 +53,7 @@ pub use error::{LogError, StorageError};
 pub use http::{MtcSite, router};
 pub use landmark::{Landmark, LandmarkProof, LandmarkStatus};
 pub use log::{IssuanceLog, LogConfig, PublishedCheckpoint};
+pub use resume::EntryScan;
 pub use sequencer::{Sequenced, SignedSubtree};
 pub use signer::{
     Ed25519MessageSigner, Ed25519MessageVerifier, LogKeys, MlDsa44MessageSigner,

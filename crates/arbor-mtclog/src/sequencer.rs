@@ -258,6 +258,29 @@ impl IssuanceLog {
         Ok((cp, subtrees, proofs))
     }
 
+    /// Hashes `[start, end)` and signs it with the CA cosigner (`subtree/v1`,
+    /// timestamp 0, draft §5.4.1): what rounds, landmarks and resumed
+    /// issuances put into certificates.
+    pub(crate) fn sign_subtree(
+        &self,
+        reader: &TileReader<'_>,
+        start: u64,
+        end: u64,
+    ) -> Result<SignedSubtree, LogError> {
+        let hash = subtree_hash(reader, start, end)?;
+        let msg = subtree_v1_message(&self.ca_name, 0, &self.origin, start, end, &hash)?;
+        let signature = self.keys.ca_cosigner.sign_message(&msg)?;
+        Ok(SignedSubtree {
+            start,
+            end,
+            hash,
+            signatures: vec![SubtreeSignature {
+                cosigner_id: self.config.ca_id.clone(),
+                signature,
+            }],
+        })
+    }
+
     fn prepare(
         &self,
         mut tree: TreeState,
@@ -281,18 +304,7 @@ impl IssuanceLog {
         let mut subtrees = Vec::new();
         for (s, e) in cover(old_size, new_size) {
             if s < e {
-                let hash = subtree_hash(&reader, s, e)?;
-                let msg = subtree_v1_message(&self.ca_name, 0, &self.origin, s, e, &hash)?;
-                let sig = self.keys.ca_cosigner.sign_message(&msg)?;
-                subtrees.push(SignedSubtree {
-                    start: s,
-                    end: e,
-                    hash,
-                    signatures: vec![SubtreeSignature {
-                        cosigner_id: self.config.ca_id.clone(),
-                        signature: sig,
-                    }],
-                });
+                subtrees.push(self.sign_subtree(&reader, s, e)?);
             }
         }
         let mut proofs = Vec::with_capacity(entries.len());

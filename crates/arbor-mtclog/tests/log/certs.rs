@@ -26,13 +26,13 @@ use crate::witness::{witness, witness_id, witness_signer};
 
 const T0: u64 = T0_MS / 1000;
 
-fn validity(from: u64, secs: u64) -> Validity {
+pub fn validity(from: u64, secs: u64) -> Validity {
     let t = |s| Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(s)).unwrap());
     Validity::new(t(from), t(from + secs))
 }
 
 /// Ed25519 SubjectPublicKeyInfo (RFC 8410).
-fn ed25519_spki(raw: &[u8]) -> Vec<u8> {
+pub fn ed25519_spki(raw: &[u8]) -> Vec<u8> {
     let mut v = hex_prefix();
     v.extend_from_slice(raw);
     v
