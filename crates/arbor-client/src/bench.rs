@@ -4,7 +4,11 @@
 //! server's CPU time per order (from procfs, see [`crate::cpu`]).
 //!
 //! Each order is for one fresh random name under `domain_suffix`, so authorizations are
-//! never reused and every order does the full validation.
+//! never reused and every order does the full validation. With several `profiles`
+//! (draft-aaron-acme-profiles, e.g. `classic` and `mtc`) order *i* asks for profile
+//! `i mod len`, so the profiles alternate on the same server in one run, and each gets its
+//! own report in [`BenchReport::by_profile`]. The landmark-relative MTC benchmark is in
+//! [`crate::bench_mtc`].
 
 use crate::client::{AcmeClient, ClientStats};
 use crate::cpu::{CpuError, clock_ticks_per_second, total_cpu};
@@ -49,6 +53,9 @@ pub struct BenchConfig {
     pub domain_suffix: String,
     /// Show a progress bar (it is hidden anyway when stdout is not a terminal).
     pub progress: bool,
+    /// Profiles cycled across orders (order `i` uses `profiles[i % len]`); empty: newOrder
+    /// carries no `profile` and the server's default applies.
+    pub profiles: Vec<String>,
 }
 
 impl Default for BenchConfig {
@@ -65,6 +72,7 @@ impl Default for BenchConfig {
             label: "acme".into(),
             domain_suffix: "bench.example.com".into(),
             progress: true,
+            profiles: Vec::new(),
         }
     }
 }
@@ -106,6 +114,18 @@ pub struct BenchReport {
     pub client_stats: ClientStats,
     /// Up to five failure messages.
     pub errors: Vec<String>,
+    /// With several profiles: one report per profile (label `<label>/<profile>`, the same
+    /// wall time, no CPU or request counters, which cannot be split). Empty otherwise.
+    pub by_profile: Vec<BenchReport>,
+}
+
+/// The `q`-quantile (0..=1) of ascending `sorted` durations, nearest-rank.
+pub fn percentile(sorted: &[Duration], q: f64) -> Option<Duration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
 impl BenchReport {
@@ -116,12 +136,7 @@ impl BenchReport {
 
     /// The `q`-quantile (0..=1) of successful order latency, nearest-rank.
     pub fn percentile(&self, q: f64) -> Option<Duration> {
-        if self.latencies.is_empty() {
-            return None;
-        }
-        let rank = (q * self.latencies.len() as f64).ceil() as usize;
-        let idx = rank.clamp(1, self.latencies.len()) - 1;
-        self.latencies.get(idx).copied()
+        percentile(&self.latencies, q)
     }
 
     /// Server CPU per successful order.
@@ -186,7 +201,7 @@ impl std::fmt::Display for BenchReport {
 }
 
 /// A random DNS label of 12 lower-case letters and digits.
-fn random_label() -> String {
+pub(crate) fn random_label() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     (0..12)
@@ -217,26 +232,42 @@ pub async fn run_bench(cfg: BenchConfig) -> Result<BenchReport, BenchError> {
     };
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let profiles = Arc::new(cfg.profiles.clone());
+    let slots = profiles.len().max(1);
     let poll = PollOptions::fast(cfg.poll, cfg.order_timeout);
     let start = Instant::now();
     let mut workers = Vec::with_capacity(concurrency);
     for account in accounts {
-        let (next, errors, responder, bar) =
-            (next.clone(), errors.clone(), responder.clone(), bar.clone());
+        let (next, errors, responder, bar, profiles) = (
+            next.clone(),
+            errors.clone(),
+            responder.clone(),
+            bar.clone(),
+            profiles.clone(),
+        );
         let (total, suffix) = (cfg.orders, cfg.domain_suffix.clone());
         workers.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut failed = 0usize;
-            while next.fetch_add(1, Ordering::Relaxed) < total {
+            let mut lat = vec![Vec::new(); slots];
+            let mut failed = vec![0usize; slots];
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let slot = i % slots;
+                let profile = profiles.get(slot).map(String::as_str);
                 let name = Identifier::dns(format!("{}.{suffix}", random_label()));
                 let t = Instant::now();
-                match issue_http01(&account, &responder, &[name], None, &poll).await {
-                    Ok(_) => lat.push(t.elapsed()),
+                match issue_http01(&account, &responder, &[name], profile, &poll).await {
+                    Ok(_) => lat[slot].push(t.elapsed()),
                     Err(e) => {
-                        failed += 1;
+                        failed[slot] += 1;
                         let mut errs = errors.lock().unwrap_or_else(|p| p.into_inner());
                         if errs.len() < MAX_KEPT_ERRORS {
-                            errs.push(e.to_string());
+                            errs.push(match profile {
+                                Some(p) => format!("[{p}] {e}"),
+                                None => e.to_string(),
+                            });
                         }
                     }
                 }
@@ -245,13 +276,16 @@ pub async fn run_bench(cfg: BenchConfig) -> Result<BenchReport, BenchError> {
             (lat, failed)
         }));
     }
-    let mut latencies = Vec::with_capacity(cfg.orders);
+    let mut per_slot = vec![(Vec::new(), 0usize); slots];
     let mut failures = 0;
     for w in workers {
         match w.await {
             Ok((lat, failed)) => {
-                latencies.extend(lat);
-                failures += failed;
+                for (slot, (l, f)) in per_slot.iter_mut().zip(lat.into_iter().zip(failed)) {
+                    slot.0.extend(l);
+                    slot.1 += f;
+                    failures += f;
+                }
             }
             Err(join) => {
                 failures += 1;
@@ -266,8 +300,38 @@ pub async fn run_bench(cfg: BenchConfig) -> Result<BenchReport, BenchError> {
         Some(before) => Some(total_cpu(&cfg.server_pids, ticks)?.saturating_sub(before)),
         None => None,
     };
-    latencies.sort_unstable();
     let errors = errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut latencies: Vec<Duration> = per_slot.iter().flat_map(|s| s.0.clone()).collect();
+    latencies.sort_unstable();
+    let by_profile = match cfg.profiles.len() {
+        0 => Vec::new(),
+        n => cfg
+            .profiles
+            .iter()
+            .zip(per_slot)
+            .enumerate()
+            .map(|(slot, (p, (mut lat, failed)))| {
+                lat.sort_unstable();
+                BenchReport {
+                    label: format!("{}/{p}", cfg.label),
+                    orders: cfg.orders / n + usize::from(slot < cfg.orders % n),
+                    ok: lat.len(),
+                    failures: failed,
+                    concurrency,
+                    wall,
+                    latencies: lat,
+                    server_cpu: None,
+                    client_stats: ClientStats::default(),
+                    errors: errors
+                        .iter()
+                        .filter(|e| e.starts_with(&format!("[{p}] ")))
+                        .cloned()
+                        .collect(),
+                    by_profile: Vec::new(),
+                }
+            })
+            .collect(),
+    };
     Ok(BenchReport {
         label: cfg.label,
         orders: cfg.orders,
@@ -279,6 +343,7 @@ pub async fn run_bench(cfg: BenchConfig) -> Result<BenchReport, BenchError> {
         server_cpu,
         client_stats: client.stats(),
         errors,
+        by_profile,
     })
 }
 
@@ -298,6 +363,7 @@ mod tests {
             server_cpu: cpu_ms.map(Duration::from_millis),
             client_stats: ClientStats::default(),
             errors: vec![],
+            by_profile: vec![],
         }
     }
 

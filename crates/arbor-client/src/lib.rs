@@ -13,6 +13,9 @@
 
 pub mod account;
 pub mod bench;
+pub mod bench_mtc;
+pub mod bench_mtc_herd;
+pub mod bench_mtc_report;
 pub mod client;
 pub mod cpu;
 pub mod cron;

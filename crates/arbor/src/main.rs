@@ -40,6 +40,10 @@ enum Cmd {
     Admin(cmd_admin::AdminArgs),
     /// Drive N complete orders against a running ACME CA and print throughput, latency
     /// and the server's CPU time per order.
+    ///
+    /// `--profiles classic,mtc` alternates profiles across the orders of one run and
+    /// reports each separately. `--landmark-relative N` instead measures landmark-relative
+    /// Merkle Tree Certificates served per second right after a landmark (designs A and B).
     Bench(cmd_bench::BenchArgs),
     /// A scriptable test DNS server (A/AAAA/TXT/CAA/CNAME, SERVFAIL) with an HTTP
     /// management API and a query history, for testing against Arbor on a laptop.
