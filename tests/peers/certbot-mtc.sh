@@ -4,22 +4,19 @@
 # lib.sh, plus ARBOR_BIN for `arbor verify`):
 #   certonly --standalone --http-01-port PEER_HTTP_PORT --required-profile mtc -d mtc.example.com
 # What the CA must do, checked on the response certbot received (its debug log holds the
-# exact HTTP exchange) and, when certbot saves a lineage, on its files as well:
+# exact HTTP exchange) and on the lineage certbot saves:
 #   - the download is `application/pem-certificate-chain` (certbot does not ask for
-#     `...-with-properties`) holding exactly one certificate: an MTC has no chain (§9);
-#     it links the landmark-relative certificate with rel="acme-optional-alternate";
+#     `...-with-properties`): the MTC, then the MTC CA certificate from <CA>/mtc/ca.der in
+#     the place of an issuer (certbot 5.x refuses a download of fewer than two
+#     certificates: "less than 2 certificates in chain"); it links the landmark-relative
+#     certificate with rel="acme-optional-alternate";
 #   - openssl parses it: SAN is exactly dNSName mtc.example.com, the signature algorithm
 #     (TBS and outer) is id-alg-mtcProof 1.3.6.1.5.5.7.6.67, the lifetime is 7 days;
-#   - `arbor verify` accepts it against the MTC CA certificate fetched from <CA>/mtc/ca.der
-#     (the CA cosigner's signature over the subtree, §8.2);
-#   - its public key is certbot's: the key in certbot's CSR, and privkey.pem when written.
-# Known limitation, certbot 5.8: after downloading the certificate, certbot refuses any
-# chain of fewer than two certificates (crypto_util.cert_and_chain_from_fullchain: "less
-# than 2 certificates in chain") and exits 1 without writing a lineage, although RFC 8555
-# §9.1 allows one certificate and the draft serves the standalone MTC alone. This step
-# accepts that exit only with exactly that message and a served MTC that passes every
-# check above; any other failure, or a lineage that fails a check, fails the step. Nothing
-# goes to PEER_WORK/issued/ (verify.sh and pkilint.sh check X.509 chains to a root).
+#   - `arbor verify` accepts it against the MTC CA certificate (the CA cosigner's
+#     signature over the subtree, §8.2);
+#   - certbot exits 0 and saves cert.pem (the MTC), chain.pem (the CA certificate),
+#     fullchain.pem and a privkey.pem whose key the MTC certifies (the key of its CSR).
+# Nothing goes to PEER_WORK/issued/ (verify.sh and pkilint.sh check X.509 chains to a root).
 set -euo pipefail
 # shellcheck source=tests/peers/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,7 +30,6 @@ PROFILE=mtc
 LIFETIME_SECS=$((7 * 86400))
 # id-alg-mtcProof (-07, IANA; arbor_mtc::version::DraftVersion::mtc_proof_alg).
 MTC_PROOF_OID=1.3.6.1.5.5.7.6.67
-CERTBOT_SINGLE_CERT_REFUSAL='less than 2 certificates in chain'
 D="$PEER_WORK/certbot-mtc"
 mkdir -p "$D"
 CERTBOT=(env REQUESTS_CA_BUNDLE="$ACME_ROOT_PEM" "$ARBOR_VENV/bin/certbot" -c /dev/null
@@ -73,8 +69,13 @@ grep -qi '^content-type: application/pem-certificate-chain[[:space:]]*$' "$D/res
 grep -qiE '^link: .*rel="acme-optional-alternate"' "$D/response.txt" \
     || fail "download links no acme-optional-alternate (landmark-relative) certificate"
 count="$(grep -c -- '-----BEGIN CERTIFICATE-----' "$D/response.txt" || true)"
-((count == 1)) || fail "the MTC download holds $count certificates, expected exactly 1 (no chain)"
-sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$D/response.txt" >"$D/served.pem"
+((count == 2)) || fail "the MTC download holds $count certificates, expected 2 (the MTC, then the MTC CA certificate)"
+sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$D/response.txt" \
+    | awk '/-----BEGIN CERTIFICATE-----/{n++} n==1' >"$D/served.pem"
+sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$D/response.txt" \
+    | awk '/-----BEGIN CERTIFICATE-----/{n++} n==2' >"$D/served-ca.pem"
+cmp -s <(openssl x509 -in "$D/served-ca.pem" -outform der) "$D/ca.der" \
+    || fail "the second certificate of the download is not the MTC CA certificate $origin/mtc/ca.der"
 
 # check_mtc PEM LABEL: the checks every copy of the certificate must pass.
 check_mtc() {
@@ -111,26 +112,21 @@ note "served: certifies the key of certbot's CSR"
 
 # 3. what certbot made of it
 live="$D/config/live/$NAME"
-if ((rc == 0)); then
-    for f in cert.pem fullchain.pem privkey.pem; do
-        [[ -s "$live/$f" ]] || fail "certbot exited 0 but wrote no $live/$f"
-    done
-    check_mtc "$live/cert.pem" cert.pem
-    cmp -s <(openssl x509 -in "$live/cert.pem" -outform der) <(openssl x509 -in "$D/served.pem" -outform der) \
-        || fail "cert.pem is not the certificate the CA served"
-    n="$(grep -c -- '-----BEGIN CERTIFICATE-----' "$live/fullchain.pem" || true)"
-    ((n == 1)) || fail "fullchain.pem holds $n certificates, expected the MTC alone"
-    cmp -s <(openssl pkey -in "$live/privkey.pem" -pubout) "$D/served-pub.pem" \
-        || fail "privkey.pem does not match the certificate's public key"
-    note "certbot saved the MTC: cert.pem, fullchain.pem (1 certificate) and a matching privkey.pem"
-elif grep -qF "$CERTBOT_SINGLE_CERT_REFUSAL" "$PEER_WORK/logs/$STEP-certonly.log"; then
-    [[ ! -e "$live" ]] || fail "certbot refused the chain but left a lineage in $live"
-    note "KNOWN LIMITATION: certbot $("$ARBOR_VENV/bin/certbot" --version 2>&1 | awk '{print $2}') exited $rc:" \
-        "\"$(grep -F "$CERTBOT_SINGLE_CERT_REFUSAL" "$PEER_WORK/logs/$STEP-certonly.log" | head -n 1)\";" \
-        "it requires >= 2 certificates in the download (RFC 8555 §9.1 allows 1), so it writes no" \
-        "cert.pem/fullchain.pem/privkey.pem for a standalone MTC"
-else
+if ((rc != 0)); then
     tail -n 25 "$PEER_WORK/logs/$STEP-certonly.log" | sed 's/^/    /' >&2
-    fail "certbot exited $rc, and not with the known single-certificate refusal (see $PEER_WORK/logs/$STEP-certonly.log)"
+    fail "certbot exited $rc (see $PEER_WORK/logs/$STEP-certonly.log)"
 fi
+for f in cert.pem chain.pem fullchain.pem privkey.pem; do
+    [[ -s "$live/$f" ]] || fail "certbot exited 0 but wrote no $live/$f"
+done
+check_mtc "$live/cert.pem" cert.pem
+cmp -s <(openssl x509 -in "$live/cert.pem" -outform der) <(openssl x509 -in "$D/served.pem" -outform der) \
+    || fail "cert.pem is not the certificate the CA served"
+cmp -s <(openssl x509 -in "$live/chain.pem" -outform der) "$D/ca.der" \
+    || fail "chain.pem is not the MTC CA certificate"
+n="$(grep -c -- '-----BEGIN CERTIFICATE-----' "$live/fullchain.pem" || true)"
+((n == 2)) || fail "fullchain.pem holds $n certificates, expected the MTC and the CA certificate"
+cmp -s <(openssl pkey -in "$live/privkey.pem" -pubout) "$D/served-pub.pem" \
+    || fail "privkey.pem does not match the certificate's public key"
+note "certbot saved the MTC: cert.pem, chain.pem (MTC CA certificate), fullchain.pem and a matching privkey.pem"
 note "ok"

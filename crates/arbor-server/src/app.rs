@@ -110,8 +110,8 @@ pub async fn start(o: StartOptions) -> Result<Running, StartError> {
     let (chain, key) = hierarchy.server_cert(&o.server_names, &o.server_ips, now)?;
     let tls = crate::tls_config(&chain, &key)?;
     let mut state = AppState::new(ra, o.front_end);
-    if let Some(i) = issuer {
-        state = state.with_mtc(i);
+    if let (Some(i), Some(site)) = (issuer, &site) {
+        state = state.with_mtc(i, site.ca_der.clone());
     }
     let acme = tokio::net::TcpListener::bind(o.listen)
         .await

@@ -77,6 +77,9 @@ pub struct AppState {
     pub cfg: Arc<FrontEndConfig>,
     /// The MTC issuance log, when MTC is enabled (landmark-relative certificates).
     pub mtc: Option<Arc<crate::mtc_issue::LogIssuer>>,
+    /// The MTC CA certificate (DER), appended to standalone downloads for clients that
+    /// do not ask for certificate properties (see `routes::mtc::standalone`).
+    pub mtc_ca_der: Option<Arc<Vec<u8>>>,
     /// Bounds concurrent landmark-relative certificate builds (stampede guard).
     pub relative_permits: Arc<tokio::sync::Semaphore>,
 }
@@ -89,13 +92,15 @@ impl AppState {
             nonces: Arc::new(NonceStore::new(nonce::DEFAULT_CAPACITY)),
             cfg: Arc::new(cfg),
             mtc: None,
+            mtc_ca_der: None,
             relative_permits: Arc::new(tokio::sync::Semaphore::new(RELATIVE_PERMITS)),
         }
     }
 
-    /// The state with the MTC issuance log plugged in.
-    pub fn with_mtc(mut self, mtc: Arc<crate::mtc_issue::LogIssuer>) -> AppState {
+    /// The state with the MTC issuance log and its CA certificate plugged in.
+    pub fn with_mtc(mut self, mtc: Arc<crate::mtc_issue::LogIssuer>, ca_der: Vec<u8>) -> AppState {
         self.mtc = Some(mtc);
+        self.mtc_ca_der = Some(Arc::new(ca_der));
         self
     }
 }

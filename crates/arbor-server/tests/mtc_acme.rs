@@ -155,9 +155,14 @@ async fn mtc_profile_issues_a_verifying_standalone_certificate() {
         r.header("content-type").as_deref(),
         Some("application/pem-certificate-chain")
     );
+    // An RFC 8555-only client gets the CA certificate after the MTC (certbot needs two).
     let certs = pem_certs(&r.text());
-    assert_eq!(certs.len(), 1, "an MTC has no chain: {}", r.text());
+    assert_eq!(certs.len(), 2, "MTC + CA certificate: {}", r.text());
     let ca_cert = ca_cert(&ca, &raw).await;
+    assert_eq!(
+        certs[1], ca_cert.der,
+        "the second is the MTC CA certificate"
+    );
     let v = verify(
         &certs[0],
         &ca_cert,
@@ -178,7 +183,11 @@ async fn mtc_profile_issues_a_verifying_standalone_certificate() {
     let r = raw.signed_accept(cert_url, None, WITH_PROPS).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type").as_deref(), Some(WITH_PROPS));
-    assert_eq!(pem_certs(&r.text()), certs);
+    assert_eq!(
+        pem_certs(&r.text()),
+        certs[..1],
+        "an MTC-aware client gets no chain"
+    );
     let props = properties(&r.text());
     assert_eq!(props.trust_anchor_id(), Some(&ca_cert.ca_id));
     assert!(
@@ -251,7 +260,11 @@ async fn new_relative_url(raw: &Raw, ca: &TestCa) -> String {
 
 async fn standalone_der(raw: &Raw, order: &Value) -> Vec<u8> {
     let r = raw
-        .signed(order["certificate"].as_str().unwrap_or_default(), None)
+        .signed_accept(
+            order["certificate"].as_str().unwrap_or_default(),
+            None,
+            WITH_PROPS,
+        )
         .await;
     assert_eq!(r.status, 200);
     pem_certs(&r.text()).remove(0)

@@ -159,4 +159,11 @@ fn walkthrough_standalone_then_landmark_relative_both_verify() {
         2,
         "deploy hook once per certificate: {hook}"
     );
+
+    // Revocation works for an MTC as for X.509: recorded once, refused the second time.
+    let r = arbor(&["client", "revoke", "--config", s(&config), "--name", "site"]);
+    assert!(r.status.success(), "{}", text(&r));
+    let again = arbor(&["client", "revoke", "--config", s(&config), "--name", "site"]);
+    assert!(!again.status.success());
+    assert!(text(&again).contains("alreadyRevoked"), "{}", text(&again));
 }

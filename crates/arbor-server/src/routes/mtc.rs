@@ -92,7 +92,14 @@ fn download(der: &[u8], properties_pem: &str, with_props: bool) -> Response {
     r
 }
 
-/// The standalone certificate download (an MTC has no chain), linking design A.
+/// The standalone certificate download, linking design A.
+///
+/// An MTC needs no chain: a relying party holds the CA's parameters, and an MTC-aware
+/// client (asking for `application/pem-certificate-chain-with-properties`) gets the
+/// certificate alone. A client that knows only RFC 8555 gets the CA certificate (RFC 9925,
+/// unsigned) after it, in the place of an issuer: certbot 5.x refuses a download of fewer
+/// than two certificates and would otherwise save nothing. Relying parties ignore the
+/// extra certificate; it costs its ~1.4 kB in handshakes that send `fullchain.pem`.
 pub fn standalone(
     state: &AppState,
     cert: &CertificateRecord,
@@ -102,7 +109,19 @@ pub fn standalone(
     let props = issuer(state)?
         .standalone_properties_pem()
         .map_err(relative_error)?;
-    let mut r = download(&cert.der, &props, wants_properties(headers));
+    let with_props = wants_properties(headers);
+    let mut r = if with_props {
+        download(&cert.der, &props, true)
+    } else {
+        let mut text = pem(&cert.der);
+        if let Some(ca) = &state.mtc_ca_der {
+            text.push_str(&pem(ca));
+        }
+        let mut r = (StatusCode::OK, text).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PEM_CHAIN));
+        r
+    };
     add_link(
         &mut r,
         &landmark_url(base, &cert.serial),
