@@ -137,11 +137,26 @@ impl Ra {
         })
     }
 
-    /// Resumes every order a crash left in `processing`. Run once at start-up.
+    /// Resumes every order a crash left in `processing`. Run once at start-up, before
+    /// any new order is processed. Two passes: first every MTC order whose entry the log
+    /// already holds adopts it (the MTC issuer's bounded scan relies on no resumed order
+    /// having appended yet); then the rest are issued, oldest `processing_since` first,
+    /// so an entry appended here is never followed by an older-dated one from this pass.
     pub async fn recover(&self) -> Result<usize> {
         let stuck = self.inner.store.list_processing_orders().await?;
         let n = stuck.len();
+        let mut rest = Vec::new();
         for o in stuck {
+            match self.adopt(&o).await {
+                Ok(true) => {}
+                Ok(false) => rest.push(o),
+                // The entry may be logged: neither append again nor fail the order.
+                Err(e) => tracing::error!(order = %o.id, error = %e,
+                    "could not look for a logged entry; order left in processing"),
+            }
+        }
+        rest.sort_by_key(|o| o.processing_since);
+        for o in rest {
             let id = o.id.clone();
             if let Err(e) = self.issue(o).await {
                 tracing::error!(order = %id, error = %e, "could not resume processing order");
@@ -150,13 +165,30 @@ impl Ra {
         Ok(n)
     }
 
+    /// Recovery's first pass for one order: true if it was an MTC order whose logged
+    /// entry is now its certificate.
+    async fn adopt(&self, order: &OrderRecord) -> Result<bool> {
+        let (csr, dns, ips, profile) = self.issuance_inputs(order)?;
+        if !profile.mtc {
+            return Ok(false);
+        }
+        let req = self.mtc_request(order, csr.spki_der, dns, &ips, profile)?;
+        Ok(self.adopt_logged(order, &req).await?.is_some())
+    }
+
     /// Issues for an order in `processing` whose CSR has been checked. On any failure the
-    /// order becomes `invalid` (never stuck in processing).
+    /// order becomes `invalid` (never stuck in processing), except once the MTC log holds
+    /// its entry: then it stays in `processing` and the next start-up adopts the entry.
     async fn issue(&self, order: OrderRecord) -> Result<OrderRecord> {
         match self.try_issue(&order).await {
             Ok(o) => Ok(o),
-            Err(e) => {
-                tracing::error!(order = %order.id, error = %e, "issuance failed");
+            Err(Failed { err, logged: true }) => {
+                tracing::error!(order = %order.id, error = %err,
+                    "storing a logged MTC certificate failed; order left in processing");
+                Err(err)
+            }
+            Err(Failed { err, logged: false }) => {
+                tracing::error!(order = %order.id, error = %err, "issuance failed");
                 let mut failed = order;
                 failed.status = OrderStatus::Invalid;
                 failed.error = Some(Problem::new(
@@ -164,19 +196,22 @@ impl Ra {
                     "the certificate could not be issued",
                 ));
                 self.inner.store.update_order(&failed).await?;
-                Err(e)
+                Err(err)
             }
         }
     }
 
-    async fn try_issue(&self, order: &OrderRecord) -> Result<OrderRecord> {
+    /// The parsed CSR, the order's names and its profile.
+    fn issuance_inputs(
+        &self,
+        order: &OrderRecord,
+    ) -> Result<(arbor_ca::Csr, Vec<String>, Vec<IpAddr>, &crate::Profile)> {
         let csr_der = order
             .csr
             .as_deref()
             .ok_or_else(|| RaError::Internal("processing order has no CSR".into()))?;
         let csr = arbor_ca::parse_csr(csr_der).map_err(|e| RaError::BadCsr(e.to_string()))?;
         let (dns, ips) = split_identifiers(order)?;
-        let now = self.now();
         let cfg = &self.inner.cfg;
         let profile = order
             .profile
@@ -184,11 +219,16 @@ impl Ra {
             .and_then(|p| cfg.profile(p))
             .or_else(|| cfg.profile(&cfg.default_profile))
             .ok_or_else(|| RaError::Internal("order's profile is no longer configured".into()))?;
+        Ok((csr, dns, ips, profile))
+    }
+
+    async fn try_issue(&self, order: &OrderRecord) -> std::result::Result<OrderRecord, Failed> {
+        let (csr, dns, ips, profile) = self.issuance_inputs(order)?;
         if profile.mtc {
-            return self
-                .try_issue_mtc(order, csr.spki_der, dns, ips, profile)
-                .await;
+            let req = self.mtc_request(order, csr.spki_der, dns, &ips, profile)?;
+            return self.try_issue_mtc(order, &req).await;
         }
+        let now = self.now();
         let mut serial = Vec::new();
         let mut reserved = false;
         for _ in 0..SERIAL_ATTEMPTS {
@@ -208,7 +248,7 @@ impl Ra {
             }
         }
         if !reserved {
-            return Err(RaError::Internal("no unique serial after retries".into()));
+            return Err(RaError::Internal("no unique serial after retries".into()).into());
         }
         let issuer = &self.inner.ca.intermediate;
         let validity = profile.validity_secs.min(crate::BR_MAX_VALIDITY_SECS);
@@ -241,11 +281,11 @@ impl Ra {
             issued_at: now,
             replaced_by: None,
         };
-        self.commit_certificate(order, cert).await
+        Ok(self.commit_certificate(order, cert).await?)
     }
 
     /// Stores the certificate and the `valid` order in one transaction, then counts it.
-    async fn commit_certificate(
+    pub(crate) async fn commit_certificate(
         &self,
         order: &OrderRecord,
         cert: CertificateRecord,
@@ -264,69 +304,6 @@ impl Ra {
         Ok(done)
     }
 
-    /// MTC issuance (draft-ietf-plants-merkle-tree-certs §9): the entry is appended to the
-    /// issuance log and the standalone certificate becomes the order's certificate. Its
-    /// serial `(log << 48) | index` names the log entry, which is all a landmark-relative
-    /// certificate needs later.
-    async fn try_issue_mtc(
-        &self,
-        order: &OrderRecord,
-        spki_der: Vec<u8>,
-        dns: Vec<String>,
-        ips: Vec<IpAddr>,
-        profile: &crate::Profile,
-    ) -> Result<OrderRecord> {
-        let issuer = self
-            .inner
-            .mtc
-            .get()
-            .ok_or_else(|| RaError::Internal("MTC profile but no MTC log".into()))?;
-        if !ips.is_empty() {
-            return Err(RaError::Internal(
-                "MTC profiles certify DNS names only".into(),
-            ));
-        }
-        let now = self.now();
-        let validity = profile.validity_secs.min(crate::BR_MAX_VALIDITY_SECS);
-        let req = crate::MtcRequest {
-            spki_der,
-            dns_names: dns,
-            not_before: now,
-            validity_secs: validity,
-        };
-        let issued = issuer
-            .issue(&req)
-            .await
-            .map_err(|e| RaError::Internal(e.to_string()))?;
-        let serial = crate::serial_hex(issued.serial);
-        // The log hands out each index once; reserving keeps the store's serial uniqueness
-        // guarantee for MTC and X.509 alike.
-        self.inner
-            .store
-            .reserve_serial(&serial, &order.id, now)
-            .await?;
-        let spki_sha256 = hex::encode(aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA256,
-            &req.spki_der,
-        ));
-        let cert = CertificateRecord {
-            serial,
-            account_id: order.account_id.clone(),
-            order_id: order.id.clone(),
-            issuer_id: issued.issuer_id,
-            der: issued.der,
-            spki_sha256,
-            identifiers: order.identifiers.clone(),
-            not_before: now,
-            not_after: now + validity - 1,
-            revoked_at: None,
-            revoked_reason: None,
-            issued_at: now,
-            replaced_by: None,
-        };
-        self.commit_certificate(order, cert).await
-    }
-
     /// A certificate by serial for its owning account (§7.4.2).
     pub async fn get_certificate(
         &self,
@@ -339,6 +316,37 @@ impl Ra {
             .await?
             .filter(|c| c.account_id == acct.id)
             .ok_or(RaError::NotFound("certificate"))
+    }
+}
+
+/// A failed issuance. `logged`: the MTC log already holds the entry, so the order must
+/// stay in `processing` (marking it invalid would orphan a public entry).
+pub(crate) struct Failed {
+    pub err: RaError,
+    pub logged: bool,
+}
+
+impl Failed {
+    pub(crate) fn logged(err: RaError) -> Failed {
+        Failed { err, logged: true }
+    }
+}
+
+impl From<RaError> for Failed {
+    fn from(err: RaError) -> Failed {
+        Failed { err, logged: false }
+    }
+}
+
+impl From<StoreError> for Failed {
+    fn from(e: StoreError) -> Failed {
+        RaError::from(e).into()
+    }
+}
+
+impl From<arbor_ca::CaError> for Failed {
+    fn from(e: arbor_ca::CaError) -> Failed {
+        RaError::from(e).into()
     }
 }
 

@@ -27,7 +27,10 @@ pub use config::RaConfig;
 pub use error::{RaError, SubError};
 pub use finalize::CAA_RECHECK_SECS;
 pub use ids::{new_id, new_serial, new_token, random_key};
-pub use mtc::{IssueFuture, MtcIssueError, MtcIssued, MtcIssuer, MtcRequest, serial_hex};
+pub use mtc::{
+    CRASH_AT_ENV, FindFuture, IssueFuture, MtcIssueError, MtcIssued, MtcIssuer, MtcRequest,
+    serial_hex,
+};
 pub use profile::{BR_MAX_VALIDITY_SECS, Profile};
 pub use ratelimit::{Limit, RateLimits, registered_domain};
 pub use revoke::RevocationAuth;

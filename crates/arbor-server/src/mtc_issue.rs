@@ -4,14 +4,16 @@
 //! issuance log and builds the standalone certificate from the log's answer. It also
 //! builds landmark-relative certificates from a standalone one (§6.3) once a landmark
 //! covers its entry, for both ACME designs (§9 `acme-optional-alternate`, PR #207).
+//! For a resumed issuance it finds the entry the log already holds and certifies it
+//! again instead of appending a duplicate (see `arbor_ra`'s `mtc` module).
 
 use arbor_mtc::formats::{
-    CertificatePropertyList, EntryExtensions, MtcLogEntry, MtcProof, TbsCertificateLogEntry,
-    serial_number, split_serial,
+    CertificatePropertyList, EntryBody, EntryExtensions, MtcLogEntry, MtcProof,
+    TbsCertificateLogEntry, serial_number, split_serial,
 };
 use arbor_mtc::{MtcCertificate, TrustAnchorId};
-use arbor_mtclog::{IssuanceLog, LandmarkStatus, MtcSite};
-use arbor_ra::{IssueFuture, MtcIssueError, MtcIssued, MtcIssuer, MtcRequest};
+use arbor_mtclog::{IssuanceLog, LandmarkStatus, MtcSite, Sequenced};
+use arbor_ra::{FindFuture, IssueFuture, MtcIssueError, MtcIssued, MtcIssuer, MtcRequest};
 use der::Encode;
 use der::asn1::{GeneralizedTime, Ia5String, OctetString, UtcTime};
 use std::sync::Arc;
@@ -242,16 +244,22 @@ impl LogIssuer {
         })
     }
 
-    async fn issue_inner(&self, req: &MtcRequest) -> Result<MtcIssued, MtcIssueError> {
+    /// The entry `req` describes, typed and encoded.
+    fn entry(&self, req: &MtcRequest) -> Result<(TbsCertificateLogEntry, Vec<u8>), MtcIssueError> {
         let entry = tbs_entry(&self.ca_id, req)?;
         let bytes = MtcLogEntry::tbs_cert(entry.clone())
             .encode()
             .map_err(|e| MtcIssueError(format!("log entry: {e}")))?;
-        let a = self
-            .log
-            .submit(bytes)
-            .await
-            .map_err(|e| MtcIssueError(format!("log: {e}")))?;
+        Ok((entry, bytes))
+    }
+
+    /// The standalone certificate from the log's answer for `entry`.
+    fn standalone(
+        &self,
+        entry: &TbsCertificateLogEntry,
+        req: &MtcRequest,
+        a: &Sequenced,
+    ) -> Result<MtcIssued, MtcIssueError> {
         let st = &a.subtree;
         let proof = MtcProof::new(
             EntryExtensions::default(),
@@ -263,7 +271,7 @@ impl LogIssuer {
         .map_err(|e| MtcIssueError(format!("proof: {e}")))?;
         let serial = serial_number(self.log_number, a.index)
             .map_err(|e| MtcIssueError(format!("serial: {e}")))?;
-        let der = MtcCertificate::build(&entry, &req.spki_der, serial, proof)
+        let der = MtcCertificate::build(entry, &req.spki_der, serial, proof)
             .and_then(|c| c.to_der())
             .map_err(|e| MtcIssueError(format!("certificate: {e}")))?;
         Ok(MtcIssued {
@@ -272,10 +280,138 @@ impl LogIssuer {
             issuer_id: self.issuer_id(),
         })
     }
+
+    async fn issue_inner(&self, req: &MtcRequest) -> Result<MtcIssued, MtcIssueError> {
+        let (entry, bytes) = self.entry(req)?;
+        let a = self
+            .log
+            .submit(bytes)
+            .await
+            .map_err(|e| MtcIssueError(format!("log: {e}")))?;
+        self.standalone(&entry, req, &a)
+    }
+
+    /// Looks back from the log's end for `req`'s entry. The scan stops at the first
+    /// entry dated more than [`RESUME_MARGIN_SECS`] before `req` (see there), or after
+    /// [`MAX_RESUME_SCAN`] entries.
+    async fn find_inner(&self, req: &MtcRequest) -> Result<Vec<u64>, MtcIssueError> {
+        let (_, bytes) = self.entry(req)?;
+        let oldest = req.not_before.saturating_sub(RESUME_MARGIN_SECS);
+        let scan = self
+            .log
+            .find_entry(bytes, MAX_RESUME_SCAN, move |e| {
+                entry_not_before(e).is_some_and(|t| t < oldest)
+            })
+            .await
+            .map_err(|e| MtcIssueError(format!("log scan: {e}")))?;
+        if !scan.complete {
+            tracing::warn!(
+                scanned = scan.scanned,
+                "log scan for a resumed MTC issuance hit its bound"
+            );
+        }
+        scan.matches
+            .into_iter()
+            .map(|i| {
+                serial_number(self.log_number, i).map_err(|e| MtcIssueError(format!("serial: {e}")))
+            })
+            .collect()
+    }
+
+    async fn certify_inner(
+        &self,
+        req: &MtcRequest,
+        serial: u64,
+    ) -> Result<MtcIssued, MtcIssueError> {
+        let (log, index) = split_serial(serial);
+        if log != self.log_number {
+            return Err(MtcIssueError(format!(
+                "serial {serial:#x} is not of log {}",
+                self.log_number
+            )));
+        }
+        let (entry, bytes) = self.entry(req)?;
+        let a = self
+            .log
+            .sequenced_entry(index)
+            .await
+            .map_err(|e| MtcIssueError(format!("log: {e}")))?;
+        // The proof must be of this request's entry, not of whatever sits at `index`.
+        let st = &a.subtree;
+        arbor_tlog::verify_subtree_inclusion(
+            st.start,
+            st.end,
+            index,
+            &arbor_tlog::leaf_hash(&bytes),
+            &a.inclusion_proof,
+            &st.hash,
+        )
+        .map_err(|_| MtcIssueError(format!("entry {index} is not this request's")))?;
+        self.standalone(&entry, req, &a)
+    }
+}
+
+/// How far before a resumed request's notBefore the log scan for its entry goes. Entries
+/// are appended in submission order, and a request is submitted right after its order
+/// enters `processing` (its notBefore), so an entry appended after the one looked for is
+/// dated at most the gap between another order's `processing_since` and its submission
+/// earlier: milliseconds, seconds under load. The only entries dated much earlier are
+/// those of orders resumed at start-up, and `Ra::recover` looks up every stuck order
+/// before it submits any (and submits the rest oldest first), so none of them follows an
+/// entry being looked for. Ten minutes is a wide margin for a scan that is cheap anyway.
+pub const RESUME_MARGIN_SECS: i64 = 600;
+
+/// Most entries a resumed issuance reads (4096 entry bundles): a cap on start-up work if
+/// the log holds undatable entries or the issuance rate was extreme.
+pub const MAX_RESUME_SCAN: u64 = 1 << 20;
+
+/// notBefore (Unix seconds) of an encoded `tbs_cert_entry`; `None` for other entries.
+fn entry_not_before(bytes: &[u8]) -> Option<i64> {
+    use der::Decode;
+    let e = MtcLogEntry::decode(bytes).ok()?;
+    let EntryBody::TbsCert(tbs) = e.body else {
+        return None;
+    };
+    let v: Validity = Validity::from_der(&tbs.validity).ok()?;
+    i64::try_from(v.not_before.to_unix_duration().as_secs()).ok()
 }
 
 impl MtcIssuer for LogIssuer {
     fn issue<'a>(&'a self, req: &'a MtcRequest) -> IssueFuture<'a> {
         Box::pin(self.issue_inner(req))
+    }
+
+    fn find_logged<'a>(&'a self, req: &'a MtcRequest) -> FindFuture<'a> {
+        Box::pin(self.find_inner(req))
+    }
+
+    fn certify_logged<'a>(&'a self, req: &'a MtcRequest, serial: u64) -> IssueFuture<'a> {
+        Box::pin(self.certify_inner(req, serial))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resumed_scan_dates_entries_by_not_before() {
+        let mut spki = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0,
+        ];
+        spki.extend_from_slice(&[9; 32]);
+        let req = MtcRequest {
+            spki_der: spki,
+            dns_names: vec!["a.example".into()],
+            not_before: 1_780_000_123,
+            validity_secs: 86_400,
+        };
+        let ca: TrustAnchorId = "32473.1".parse().expect("ca id");
+        let entry = tbs_entry(&ca, &req).expect("entry");
+        let bytes = MtcLogEntry::tbs_cert(entry).encode().expect("encode");
+        assert_eq!(entry_not_before(&bytes), Some(1_780_000_123));
+        let null = MtcLogEntry::null().encode().expect("null");
+        assert_eq!(entry_not_before(&null), None);
+        assert_eq!(entry_not_before(b"junk"), None);
     }
 }
