@@ -13,16 +13,15 @@
 //! waited out and the request resent, never a failure. Anything else that is not a
 //! landmark-relative certificate (another 5xx, `202`/`landmarkNotReady` after the landmark,
 //! a transport error, a body that is not one PEM certificate) is a failure and reported.
-//! The herd is in [`crate::bench_mtc_herd`], the report types in
+//! The herd is in [`crate::bench_mtc_herd`], the report and error types in
 //! [`crate::bench_mtc_report`].
 
-pub use crate::bench_mtc_report::{Design, IssueStats, PhaseReport};
+pub use crate::bench_mtc_report::{Design, IssueStats, LandmarkBenchError, PhaseReport};
 
 use crate::account::Account;
 use crate::bench_mtc_herd::{fire, status_of};
 use crate::client::{AcmeClient, ClientOptions};
 use crate::csr::pem_chain_to_der;
-use crate::error::ClientError;
 use crate::flow::issue_http01;
 use crate::order::PollOptions;
 use crate::responder::Http01Responder;
@@ -100,44 +99,6 @@ impl Default for LandmarkBenchConfig {
     }
 }
 
-/// Why a phase could not run (individual request failures are counted instead).
-#[derive(Debug, thiserror::Error)]
-pub enum LandmarkBenchError {
-    /// Connecting, creating accounts, starting the responder or polling failed.
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    /// Generating an account key failed.
-    #[error("account key generation failed: {0}")]
-    Key(#[from] arbor_proto::jws::JwsError),
-    /// Design B was asked for but the directory does not offer it.
-    #[error("the directory offers no {NEW_RELATIVE_CERTIFICATE} (design B)")]
-    NoDesignB,
-    /// Not a single MTC could be issued.
-    #[error("none of {wanted} MTC orders succeeded; first error: {first}")]
-    NothingIssued {
-        /// Orders attempted.
-        wanted: usize,
-        /// The first failure.
-        first: String,
-    },
-    /// Design A did not answer `200` in time for the newest certificate.
-    #[error("no landmark covered log index {index} within {waited:?}")]
-    LandmarkTimeout {
-        /// The log index waited for.
-        index: u64,
-        /// How long we waited.
-        waited: Duration,
-    },
-    /// Design A answered neither `200`, `202` nor a 503 while waiting for the landmark.
-    #[error("design A answered HTTP {status} for {url} while waiting for the landmark")]
-    LandmarkWait {
-        /// The status.
-        status: u16,
-        /// The design-A URL.
-        url: String,
-    },
-}
-
 /// One issued standalone certificate and how to ask for its landmark-relative form.
 #[derive(Debug, Clone)]
 pub(crate) struct MtcCert {
@@ -169,7 +130,33 @@ pub fn mtc_log_index(der: &[u8]) -> Option<u64> {
 pub async fn run_landmark_bench(
     cfg: LandmarkBenchConfig,
 ) -> Result<Vec<PhaseReport>, LandmarkBenchError> {
-    // 503s must reach us (to be counted), not be retried inside the client.
+    let responder = Arc::new(Http01Responder::start(cfg.http_addr).await?);
+    let setup = prepare(&cfg, responder).await?;
+    let mut reports = Vec::new();
+    for &design in &cfg.designs {
+        let ready = issue_and_wait(&cfg, &setup).await?;
+        let mut report = fire(&cfg, design, &setup.accounts, ready.certs, &setup.b_url).await;
+        report.issue = ready.issue;
+        report.landmark_index = ready.landmark_index;
+        report.landmark_wait = ready.landmark_wait;
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// What every phase shares: the accounts, the responder and the design-B URL.
+pub(crate) struct Setup {
+    pub(crate) accounts: Arc<Vec<Account>>,
+    pub(crate) responder: Arc<Http01Responder>,
+    pub(crate) b_url: String,
+}
+
+/// Connects (503s must reach us to be counted, so the client resends none itself),
+/// finds design B in the directory if it is measured, and registers C accounts.
+pub(crate) async fn prepare(
+    cfg: &LandmarkBenchConfig,
+    responder: Arc<Http01Responder>,
+) -> Result<Setup, LandmarkBenchError> {
     let opts = ClientOptions {
         max_unavailable_retries: 0,
         ..ClientOptions::default()
@@ -183,31 +170,52 @@ pub async fn run_landmark_bench(
         }
         false => String::new(),
     };
-    let responder = Arc::new(Http01Responder::start(cfg.http_addr).await?);
     let mut accounts = Vec::with_capacity(cfg.concurrency.max(1));
     for _ in 0..cfg.concurrency.max(1) {
         let key = SigningKey::generate(KeyKind::P256)?;
         accounts.push(client.new_account(key, &[], true, None).await?);
     }
-    let accounts = Arc::new(accounts);
-    let mut reports = Vec::new();
-    for &design in &cfg.designs {
-        let (certs, issue) = issue(&cfg, &accounts, &responder).await?;
-        let newest = certs.iter().max_by_key(|c| c.index).cloned();
-        let Some(newest) = newest else {
-            return Err(LandmarkBenchError::NothingIssued {
-                wanted: cfg.certs,
-                first: issue.errors.first().cloned().unwrap_or_default(),
-            });
-        };
-        let landmark_wait = wait_for_landmark(&cfg, &accounts[newest.account], &newest).await?;
-        let mut report = fire(&cfg, design, &accounts, Arc::new(certs), &b_url).await;
-        report.issue = issue;
-        report.landmark_index = newest.index;
-        report.landmark_wait = landmark_wait;
-        reports.push(report);
-    }
-    Ok(reports)
+    Ok(Setup {
+        accounts: Arc::new(accounts),
+        responder,
+        b_url,
+    })
+}
+
+/// A phase's certificates, all covered by a landmark.
+pub(crate) struct Ready {
+    pub(crate) certs: Arc<Vec<MtcCert>>,
+    pub(crate) issue: IssueStats,
+    pub(crate) landmark_index: u64,
+    pub(crate) landmark_wait: Duration,
+}
+
+/// Steps 1 and 2: issue N MTCs, then wait until a landmark covers the newest.
+pub(crate) async fn issue_and_wait(
+    cfg: &LandmarkBenchConfig,
+    setup: &Setup,
+) -> Result<Ready, LandmarkBenchError> {
+    let (certs, issue) = issue(cfg, &setup.accounts, &setup.responder).await?;
+    let newest = certs.iter().max_by_key(|c| c.index).cloned();
+    let Some(newest) = newest else {
+        return Err(LandmarkBenchError::NothingIssued {
+            wanted: cfg.certs,
+            first: issue.errors.first().cloned().unwrap_or_default(),
+        });
+    };
+    let Some(account) = setup.accounts.get(newest.account) else {
+        return Err(LandmarkBenchError::NothingIssued {
+            wanted: cfg.certs,
+            first: "certificate of an unknown account".into(),
+        });
+    };
+    let landmark_wait = wait_for_landmark(cfg, account, &newest).await?;
+    Ok(Ready {
+        certs: Arc::new(certs),
+        issue,
+        landmark_index: newest.index,
+        landmark_wait,
+    })
 }
 
 /// Issues `cfg.certs` MTCs with `cfg.concurrency` workers.

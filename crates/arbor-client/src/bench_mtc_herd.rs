@@ -186,3 +186,146 @@ pub(crate) async fn fire(
     report.errors = errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench_mtc::{issue_and_wait, prepare};
+    use crate::responder::Http01Responder;
+    use arbor_server::app::{StartOptions, start};
+    use arbor_server::state::RELATIVE_PERMITS;
+
+    /// An MTC-enabled CA on loopback (1 s landmarks) validating http-01 on `http_port`.
+    async fn mtc_ca(dir: &std::path::Path, http_port: u16) -> arbor_server::app::Running {
+        start(StartOptions {
+            data_dir: dir.to_path_buf(),
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            public_http_listen: "127.0.0.1:0".parse().expect("addr"),
+            public_http_base: "http://127.0.0.1:14080".into(),
+            va: arbor_va::VaConfig {
+                resolver: arbor_va::ResolverConfig::Fixed("127.0.0.1".parse().expect("ip")),
+                http_port,
+                tls_port: 5001,
+                allow_loopback: true,
+                timeout: Duration::from_secs(5),
+                max_body: 64 * 1024,
+            },
+            ra: arbor_ra::RaConfig {
+                rate_limits: arbor_ra::RateLimits::off(),
+                ..arbor_ra::RaConfig::default()
+            },
+            front_end: arbor_server::FrontEndConfig::default(),
+            server_names: vec!["localhost".into()],
+            server_ips: vec!["127.0.0.1".parse().expect("ip")],
+            organization: "Arbor bench test".into(),
+            clock: Arc::new(arbor_ra::SystemClock),
+            mtc: Some(arbor_server::mtc::MtcOptions {
+                sequence_interval: Duration::from_millis(20),
+                landmark_interval: Duration::from_secs(1),
+                ..arbor_server::mtc::MtcOptions::default()
+            }),
+        })
+        .await
+        .expect("start CA")
+    }
+
+    /// With the build permits held when the herd starts, both designs meet the stampede
+    /// guard: every 503 is counted, waited out and resent, and all requests are served.
+    /// Asking with the wrong account is a failure, tallied by kind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn busy_replies_are_counted_and_retried_and_errors_are_failures() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let responder = Http01Responder::start("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("responder");
+        let running = mtc_ca(dir.path(), responder.local_addr().port()).await;
+        let cfg = LandmarkBenchConfig {
+            directory: format!("https://{}/dir", running.acme_addr),
+            root_pem: Some(std::fs::read(dir.path().join("root.pem")).expect("root.pem")),
+            certs: 3,
+            requests: 24,
+            concurrency: 3,
+            landmark_timeout: Duration::from_secs(20),
+            ..LandmarkBenchConfig::default()
+        };
+        let setup = prepare(&cfg, Arc::new(responder)).await.expect("prepare");
+        assert!(
+            setup.b_url.ends_with("/acme/new-relative-cert"),
+            "{}",
+            setup.b_url
+        );
+        let ready = issue_and_wait(&cfg, &setup)
+            .await
+            .expect("issued and covered");
+        assert_eq!(ready.certs.len(), 3);
+        assert_eq!(ready.issue.failures, 0, "{:?}", ready.issue.errors);
+        for design in [Design::A, Design::B] {
+            let permits = running.state.relative_permits.clone();
+            let held = permits
+                .acquire_many_owned(RELATIVE_PERMITS as u32)
+                .await
+                .expect("permits");
+            let release = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(1_200)).await;
+                drop(held);
+            });
+            let r = fire(
+                &cfg,
+                design,
+                &setup.accounts,
+                ready.certs.clone(),
+                &setup.b_url,
+            )
+            .await;
+            release.await.expect("release");
+            assert_eq!(
+                r.failures, 0,
+                "{design:?}: {:?} {:?}",
+                r.failure_kinds, r.errors
+            );
+            assert_eq!(r.served, 24, "{design:?}");
+            assert!(
+                r.busy >= 3,
+                "{design:?}: each first request met the guard: {}",
+                r.busy
+            );
+            // A 503 carries Retry-After of at least 1 s, which was waited out.
+            let slowest = r.latencies.last().copied().unwrap_or_default();
+            assert!(slowest >= Duration::from_secs(1), "{design:?}: {slowest:?}");
+            assert!(r.service.iter().all(|s| *s < slowest));
+        }
+        // Every certificate asked for by an account that did not order it: all failures.
+        let n = setup.accounts.len();
+        let wrong: Vec<MtcCert> = ready
+            .certs
+            .iter()
+            .map(|c| MtcCert {
+                account: (c.account + 1) % n,
+                ..c.clone()
+            })
+            .collect();
+        let r = fire(
+            &cfg,
+            Design::B,
+            &setup.accounts,
+            Arc::new(wrong),
+            &setup.b_url,
+        )
+        .await;
+        assert_eq!(
+            (r.served, r.failures, r.busy),
+            (0, 24, 0),
+            "{:?}",
+            r.failure_kinds
+        );
+        assert!(
+            r.failure_kinds.keys().all(|k| k.starts_with("HTTP 4")),
+            "{:?}",
+            r.failure_kinds
+        );
+        assert_eq!(r.errors.len(), MAX_KEPT_ERRORS);
+        for t in &running.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,9 +1,11 @@
-//! Reports of the landmark-relative MTC benchmark ([`crate::bench_mtc`]): which design a
-//! phase used (draft-ietf-plants-merkle-tree-certs §9 design A, ACME PR #207 design B),
+//! Reports and errors of the landmark-relative MTC benchmark ([`crate::bench_mtc`]): which
+//! design a phase used (draft-ietf-plants-merkle-tree-certs §9 design A, ACME PR #207 design B),
 //! the issuance that preceded it, and served/s, latency percentiles, the stampede guard's
 //! 503s and every failure of the herd that followed the landmark.
 
 use crate::bench::percentile;
+use crate::bench_mtc::NEW_RELATIVE_CERTIFICATE;
+use crate::error::ClientError;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -216,6 +218,44 @@ impl std::fmt::Display for PhaseReport {
         }
         Ok(())
     }
+}
+
+/// Why a phase could not run (individual request failures are counted instead).
+#[derive(Debug, thiserror::Error)]
+pub enum LandmarkBenchError {
+    /// Connecting, creating accounts, starting the responder or polling failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// Generating an account key failed.
+    #[error("account key generation failed: {0}")]
+    Key(#[from] arbor_proto::jws::JwsError),
+    /// Design B was asked for but the directory does not offer it.
+    #[error("the directory offers no {NEW_RELATIVE_CERTIFICATE} (design B)")]
+    NoDesignB,
+    /// Not a single MTC could be issued.
+    #[error("none of {wanted} MTC orders succeeded; first error: {first}")]
+    NothingIssued {
+        /// Orders attempted.
+        wanted: usize,
+        /// The first failure.
+        first: String,
+    },
+    /// Design A did not answer `200` in time for the newest certificate.
+    #[error("no landmark covered log index {index} within {waited:?}")]
+    LandmarkTimeout {
+        /// The log index waited for.
+        index: u64,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// Design A answered neither `200`, `202` nor a 503 while waiting for the landmark.
+    #[error("design A answered HTTP {status} for {url} while waiting for the landmark")]
+    LandmarkWait {
+        /// The status.
+        status: u16,
+        /// The design-A URL.
+        url: String,
+    },
 }
 
 #[cfg(test)]
