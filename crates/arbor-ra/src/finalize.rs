@@ -167,12 +167,18 @@ impl Ra {
 
     /// Recovery's first pass for one order: true if it was an MTC order whose logged
     /// entry is now its certificate.
+    /// An order whose request cannot be built (or with no MTC log to ask) was never
+    /// logged by this CA: the second pass fails it as before.
     async fn adopt(&self, order: &OrderRecord) -> Result<bool> {
-        let (csr, dns, ips, profile) = self.issuance_inputs(order)?;
-        if !profile.mtc {
+        let Ok((csr, dns, ips, profile)) = self.issuance_inputs(order) else {
+            return Ok(false);
+        };
+        if !profile.mtc || !self.has_mtc() {
             return Ok(false);
         }
-        let req = self.mtc_request(order, csr.spki_der, dns, &ips, profile)?;
+        let Ok(req) = self.mtc_request(order, csr.spki_der, dns, &ips, profile) else {
+            return Ok(false);
+        };
         Ok(self.adopt_logged(order, &req).await?.is_some())
     }
 
