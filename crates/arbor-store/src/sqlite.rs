@@ -6,6 +6,7 @@
 //! block on, or are blocked by, the writer. Implements the persistence behind RFC 8555
 //! §7.1–§7.6 as the [`Storage`] trait describes it.
 
+mod cache;
 mod eab;
 mod ops;
 mod rate;
@@ -61,6 +62,7 @@ pub struct SqliteStore {
     writes: mpsc::Sender<Job>,
     writer: tokio::task::JoinHandle<()>,
     readers: SqlitePool,
+    accounts: std::sync::Arc<cache::AccountCache>,
 }
 
 impl SqliteStore {
@@ -98,11 +100,13 @@ impl SqliteStore {
             .await
             .map_err(backend)?;
         let (writes, rx) = mpsc::channel(opts.queue.max(1));
-        let writer = tokio::spawn(writer::run(conn, rx));
+        let accounts = std::sync::Arc::new(cache::AccountCache::default());
+        let writer = tokio::spawn(writer::run(conn, rx, accounts.clone()));
         Ok(SqliteStore {
             writes,
             writer,
             readers,
+            accounts,
         })
     }
 
@@ -113,6 +117,7 @@ impl SqliteStore {
             writes,
             writer,
             readers,
+            ..
         } = self;
         drop(writes);
         if let Err(e) = writer.await {
@@ -159,8 +164,17 @@ impl Storage for SqliteStore {
     }
 
     async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>> {
-        self.fetch_data("SELECT data FROM accounts WHERE id = ?", id)
-            .await
+        let (hit, generation) = self.accounts.get(id);
+        if hit.is_some() {
+            return Ok(hit);
+        }
+        let acct: Option<AccountRecord> = self
+            .fetch_data("SELECT data FROM accounts WHERE id = ?", id)
+            .await?;
+        if let Some(a) = &acct {
+            self.accounts.fill(generation, a);
+        }
+        Ok(acct)
     }
 
     async fn get_account_by_thumbprint(&self, thumbprint: &str) -> Result<Option<AccountRecord>> {

@@ -415,3 +415,38 @@ async fn faults_leave_reads_alone_and_clear() {
     assert_eq!(s.injected().len(), 1);
     s.into_inner().close().await;
 }
+
+/// The account cache: an account update whose caller gave up waiting (its future dropped
+/// once the write was queued, as when a client disconnects) still commits, and reads after
+/// the commit never see the cached old row (a deactivated account must stay deactivated).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_account_write_is_never_served_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path()).await;
+    let a = account("acct", "tp");
+    store.insert_account(&a).await.unwrap();
+    assert_eq!(store.get_account("acct").await.unwrap(), Some(a.clone()));
+    let mut b = a.clone();
+    b.status = AccountStatus::Deactivated;
+    {
+        // Poll once (the write is queued), then drop the future without awaiting it.
+        use std::future::Future;
+        let mut fut = std::pin::pin!(store.update_account(&b));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(
+            fut.as_mut().poll(&mut cx).is_pending(),
+            "the caller gives up before the commit"
+        );
+    }
+    // The uncached lookup shows when the queued write has committed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.get_account_by_thumbprint("tp").await.unwrap() != Some(b.clone()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the write never committed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(store.get_account("acct").await.unwrap(), Some(b));
+    store.close().await;
+}

@@ -72,6 +72,16 @@ pub enum Outcome {
 }
 
 impl Op {
+    /// The account whose row this op writes, if it writes one (the account cache evicts it).
+    pub fn account_written(&self) -> Option<&str> {
+        match self {
+            Op::InsertAccount(a) | Op::UpdateAccount(a) | Op::InsertAccountWithEab(a, _) => {
+                Some(&a.id)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the op writes with more than one statement, so that a failure part-way
     /// must be undone with a savepoint rather than by SQLite's statement rollback.
     pub fn needs_savepoint(&self) -> bool {

@@ -11,6 +11,7 @@
 use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
+use super::cache::AccountCache;
 use super::ops::{Op, Outcome, apply};
 use crate::{Result, StoreError};
 
@@ -21,7 +22,14 @@ pub const MAX_GROUP: usize = 256;
 pub type Job = (Op, oneshot::Sender<Result<Outcome>>);
 
 /// Runs the writer loop until every sender is dropped, then closes the connection.
-pub async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+/// Account rows it wrote (or tried to) are evicted from `accounts` after each group,
+/// before any waiter is answered — here, not in the caller, so that a caller whose future
+/// is dropped mid-write cannot leave a stale account cached.
+pub async fn run(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Job>,
+    accounts: std::sync::Arc<AccountCache>,
+) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     while let Some(first) = rx.recv().await {
         group.push(first);
@@ -32,6 +40,11 @@ pub async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let results = apply_group(&mut conn, &group).await;
+        for (op, _) in &group {
+            if let Some(id) = op.account_written() {
+                accounts.written(id);
+            }
+        }
         for ((_, reply), result) in group.drain(..).zip(results) {
             // A waiter that gave up (its future was dropped) is not an error.
             let _ = reply.send(result);
