@@ -72,6 +72,39 @@ pub struct Raw {
 }
 
 impl Raw {
+    /// Waits (up to 30 s) until a CA started as a separate process with data directory
+    /// `data` has written its root and answers its directory at `directory`, then returns a
+    /// raw client with a fresh P-256 key.
+    pub async fn wait_ready(data: &std::path::Path, directory: &str) -> Raw {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Ok(root) = std::fs::read(data.join("root.pem"))
+                && let Ok(true) = tokio::time::timeout(
+                    std::time::Duration::from_secs(2),
+                    Self::answers(directory, &root),
+                )
+                .await
+            {
+                return Raw::new(directory, &root, KeyKind::P256).await;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server did not come up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn answers(directory: &str, root: &[u8]) -> bool {
+        let Ok(certs) = reqwest::Certificate::from_pem_bundle(root) else {
+            return false;
+        };
+        let Ok(http) = reqwest::Client::builder().tls_certs_merge(certs).build() else {
+            return false;
+        };
+        matches!(http.get(directory).send().await, Ok(r) if r.status() == 200)
+    }
+
     /// Fetches the directory; generates a key of `kind`.
     pub async fn new(directory: &str, root_pem: &[u8], kind: KeyKind) -> Raw {
         let certs = reqwest::Certificate::from_pem_bundle(root_pem).expect("root pem");

@@ -4,13 +4,11 @@
 
 use arbor_client::Http01Responder;
 use arbor_proto::b64;
-use arbor_proto::sign::KeyKind;
 use arbor_testkit::Raw;
 use serde_json::json;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -48,33 +46,6 @@ impl Server {
     }
 }
 
-async fn wait_ready(data: &Path, dir_url: &str) -> Raw {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(root) = std::fs::read(data.join("root.pem"))
-            && let Ok(Some(raw)) =
-                tokio::time::timeout(Duration::from_secs(2), try_raw(dir_url, &root)).await
-        {
-            return raw;
-        }
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn try_raw(dir_url: &str, root: &[u8]) -> Option<Raw> {
-    let certs = reqwest::Certificate::from_pem_bundle(root).ok()?;
-    let http = reqwest::Client::builder()
-        .tls_certs_merge(certs)
-        .build()
-        .ok()?;
-    let r = http.get(dir_url).send().await.ok()?;
-    if r.status() != 200 {
-        return None;
-    }
-    Some(Raw::new(dir_url, root, KeyKind::P256).await)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_between_every_step_loses_nothing() {
     let data = tempfile::tempdir().unwrap();
@@ -87,13 +58,13 @@ async fn sigkill_between_every_step_loses_nothing() {
     let names = ["crash.example.com", "www.crash.example.com"];
 
     let mut server = Server::start(data.path(), port, http_port);
-    let mut raw = wait_ready(data.path(), &dir_url).await;
+    let mut raw = Raw::wait_ready(data.path(), &dir_url).await;
     let mut restarts = 0;
     macro_rules! crash {
         () => {{
             server.kill9();
             server = Server::start(data.path(), port, http_port);
-            let fresh = wait_ready(data.path(), &dir_url).await;
+            let fresh = Raw::wait_ready(data.path(), &dir_url).await;
             raw.http = fresh.http;
             raw.dir = fresh.dir;
             restarts += 1;

@@ -9,7 +9,6 @@
 
 use arbor_mtc::{CaCertificate, CosignerKey, CosignerPolicy, TrustedSubtrees, verify};
 use arbor_proto::b64;
-use arbor_proto::sign::KeyKind;
 use arbor_store::{OrderStatus, SqliteStore, Storage};
 use arbor_testkit::Raw;
 use serde_json::json;
@@ -17,7 +16,7 @@ use std::net::TcpListener;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -44,33 +43,6 @@ fn start(data: &Path, port: u16, http_port: u16, crash_at: Option<&str>) -> Chil
         cmd.env(arbor_ra::CRASH_AT_ENV, point);
     }
     cmd.spawn().expect("spawn arbor serve")
-}
-
-async fn wait_ready(data: &Path, dir_url: &str) -> Raw {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(root) = std::fs::read(data.join("root.pem"))
-            && let Ok(Some(raw)) =
-                tokio::time::timeout(Duration::from_secs(2), try_raw(dir_url, &root)).await
-        {
-            return raw;
-        }
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn try_raw(dir_url: &str, root: &[u8]) -> Option<Raw> {
-    let certs = reqwest::Certificate::from_pem_bundle(root).ok()?;
-    let http = reqwest::Client::builder()
-        .tls_certs_merge(certs)
-        .build()
-        .ok()?;
-    let r = http.get(dir_url).send().await.ok()?;
-    if r.status() != 200 {
-        return None;
-    }
-    Some(Raw::new(dir_url, root, KeyKind::P256).await)
 }
 
 /// Tree size of a checkpoint note (its second line).
@@ -102,7 +74,7 @@ async fn crash_between_log_and_store_adopts_the_entry() {
     let published = data.path().join("mtc/log-1/objects/checkpoint");
 
     let mut server = start(data.path(), port, http_port, None);
-    let mut raw = wait_ready(data.path(), &dir_url).await;
+    let mut raw = Raw::wait_ready(data.path(), &dir_url).await;
     assert_eq!(raw.register().await.status, 201);
     let ca = CaCertificate::from_der(&raw.get(&format!("{base}/mtc/ca.der")).await.body)
         .expect("MTC CA certificate");
@@ -114,7 +86,7 @@ async fn crash_between_log_and_store_adopts_the_entry() {
 
     for (n, point) in ["mtc-logged", "mtc-reserved"].into_iter().enumerate() {
         server = start(data.path(), port, http_port, Some(point));
-        let fresh = wait_ready(data.path(), &dir_url).await;
+        let fresh = Raw::wait_ready(data.path(), &dir_url).await;
         (raw.http, raw.dir) = (fresh.http, fresh.dir);
         let name = format!("crash{n}.example");
         let r = raw
@@ -170,7 +142,7 @@ async fn crash_between_log_and_store_adopts_the_entry() {
 
         // Restart without the crash point: recovery adopts the logged entry.
         server = start(data.path(), port, http_port, None);
-        let fresh = wait_ready(data.path(), &dir_url).await;
+        let fresh = Raw::wait_ready(data.path(), &dir_url).await;
         (raw.http, raw.dir) = (fresh.http, fresh.dir);
         let o = raw.signed(&order_url, None).await.json();
         assert_eq!(o["status"], "valid", "{point}: {o}");
