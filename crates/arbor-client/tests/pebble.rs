@@ -12,12 +12,11 @@ use arbor_client::{
 use arbor_proto::sign::{KeyKind, SigningKey};
 use arbor_proto::{Identifier, ProblemType};
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-const PEBBLE: &str = "/usr/bin/pebble";
-const CHALLTESTSRV: &str = "/usr/bin/pebble-challtestsrv";
+use arbor_testkit::{Pebble, PebbleOptions};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -26,219 +25,24 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-fn openssl(args: &[&str], dir: &Path) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// Pebble validating http-01 on `http_port`, with extra env vars.
+async fn start(http_port: u16, env: &[(&str, &str)]) -> Option<Pebble> {
+    start_with(http_port, env, serde_json::json!({})).await
 }
 
-/// One running pebble + challtestsrv; killed on drop.
-struct Pebble {
-    dir: tempfile::TempDir,
-    children: Vec<Child>,
-    directory: String,
-    mgmt: u16,
-    listener_ca: Vec<u8>,
-}
-
-impl Drop for Pebble {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Pebble {
-    /// Starts pebble whose VA validates http-01 on `http_port`, with extra env vars.
-    async fn start(http_port: u16, env: &[(&str, &str)]) -> Option<Pebble> {
-        Self::start_with(http_port, env, serde_json::json!({})).await
-    }
-
-    /// Like [`Pebble::start`], merging `extra` into the `pebble` config object.
-    async fn start_with(
-        http_port: u16,
-        env: &[(&str, &str)],
-        extra: serde_json::Value,
-    ) -> Option<Pebble> {
-        if !Path::new(PEBBLE).exists() || !Path::new(CHALLTESTSRV).exists() {
-            eprintln!("SKIP: {PEBBLE} or {CHALLTESTSRV} not installed (apt-get install pebble)");
-            return None;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let d = dir.path();
-        openssl(
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=test listener CA",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign",
-            ],
-            d,
-        );
-        openssl(
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "leaf.key",
-                "-out",
-                "leaf.csr",
-            ],
-            d,
-        );
-        std::fs::write(
-            d.join("leaf.ext"),
-            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
-             extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-        )
-        .expect("write ext");
-        openssl(
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "leaf.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "leaf.ext",
-                "-out",
-                "leaf.pem",
-            ],
-            d,
-        );
-        let (acme, mgmt, dns, dns_mgmt) = (free_port(), free_port(), free_port(), free_port());
-        let mut config = serde_json::json!({ "pebble": {
-            "listenAddress": format!("127.0.0.1:{acme}"),
-            "managementListenAddress": format!("127.0.0.1:{mgmt}"),
-            "certificate": d.join("leaf.pem"),
-            "privateKey": d.join("leaf.key"),
-            "httpPort": http_port,
-            "tlsPort": free_port(),
-            "ocspResponderURL": "",
-            "externalAccountBindingRequired": false
-        }});
-        if let (Some(obj), Some(add)) = (config["pebble"].as_object_mut(), extra.as_object()) {
-            obj.extend(add.clone());
-        }
-        std::fs::write(d.join("pebble.json"), config.to_string()).expect("write config");
-        let log = |name: &str| Stdio::from(std::fs::File::create(d.join(name)).expect("log file"));
-        let challtestsrv = Command::new(CHALLTESTSRV)
-            .args([
-                "-dns01",
-                &format!("127.0.0.1:{dns}"),
-                "-defaultIPv4",
-                "127.0.0.1",
-                "-defaultIPv6",
-                "",
-                "-http01",
-                "",
-                "-https01",
-                "",
-                "-tlsalpn01",
-                "",
-                "-management",
-                &format!("127.0.0.1:{dns_mgmt}"),
-            ])
-            .stdout(log("challtestsrv.log"))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start challtestsrv");
-        let mut cmd = Command::new(PEBBLE);
-        cmd.args([
-            "-config",
-            &d.join("pebble.json").to_string_lossy(),
-            "-dnsserver",
-            &format!("127.0.0.1:{dns}"),
-        ])
-        .env("PEBBLE_VA_NOSLEEP", "1")
-        .env("PEBBLE_AUTHZREUSE", "0")
-        .stdout(log("pebble.log"))
-        .stderr(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let pebble = cmd.spawn().expect("start pebble");
-        let listener_ca = std::fs::read(d.join("ca.pem")).expect("read ca");
-        let p = Pebble {
-            dir,
-            children: vec![challtestsrv, pebble],
-            directory: format!("https://127.0.0.1:{acme}/dir"),
-            mgmt,
-            listener_ca,
-        };
-        for _ in 0..100 {
-            if AcmeClient::new(&p.directory, Some(&p.listener_ca))
-                .await
-                .is_ok()
-            {
-                return Some(p);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let log = std::fs::read_to_string(p.dir.path().join("pebble.log")).unwrap_or_default();
-        panic!("pebble did not come up: {log}");
-    }
-
-    async fn client(&self) -> AcmeClient {
-        AcmeClient::new(&self.directory, Some(&self.listener_ca))
-            .await
-            .expect("client connects")
-    }
-
-    /// A management-interface GET (issuing roots, certificate status).
-    async fn mgmt_get(&self, path: &str) -> (u16, String) {
-        let certs = reqwest::Certificate::from_pem_bundle(&self.listener_ca).expect("ca pem");
-        let http = reqwest::Client::builder()
-            .tls_certs_merge(certs)
-            .build()
-            .expect("http client");
-        let r = http
-            .get(format!("https://127.0.0.1:{}{path}", self.mgmt))
-            .send()
-            .await
-            .expect("mgmt reachable");
-        (r.status().as_u16(), r.text().await.expect("mgmt body"))
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
+/// Like [`start`], merging `extra` into the `pebble` config object.
+async fn start_with(
+    http_port: u16,
+    env: &[(&str, &str)],
+    extra: serde_json::Value,
+) -> Option<Pebble> {
+    Pebble::start(PebbleOptions {
+        http_port,
+        tls_port: free_port(),
+        env,
+        extra,
+    })
+    .await
 }
 
 async fn responder() -> Http01Responder {
@@ -274,8 +78,7 @@ fn x509_text(der: &[u8], dir: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_orders_download_revoke_with_bad_nonces() {
     let resp = responder().await;
-    let Some(pebble) =
-        Pebble::start(resp.local_addr().port(), &[("PEBBLE_ALTERNATE_ROOTS", "1")]).await
+    let Some(pebble) = start(resp.local_addr().port(), &[("PEBBLE_ALTERNATE_ROOTS", "1")]).await
     else {
         return;
     };
@@ -431,7 +234,7 @@ fn serial_hex(der: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_change_deactivate_and_problems() {
     let resp = responder().await;
-    let Some(pebble) = Pebble::start(resp.local_addr().port(), &[]).await else {
+    let Some(pebble) = start(resp.local_addr().port(), &[]).await else {
         return;
     };
     let client = pebble.client().await;
@@ -510,7 +313,7 @@ async fn key_change_deactivate_and_problems() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nonce_retries_are_bounded_and_tls_is_checked() {
     let resp = responder().await;
-    let Some(pebble) = Pebble::start(
+    let Some(pebble) = start(
         resp.local_addr().port(),
         &[("PEBBLE_WFE_NONCEREJECT", "100")],
     )
@@ -573,7 +376,7 @@ async fn external_account_binding() {
         "externalAccountBindingRequired": true,
         "externalAccountMACKeys": { "kid-1": arbor_proto::b64::encode(mac_key) },
     });
-    let Some(pebble) = Pebble::start_with(resp.local_addr().port(), &[], extra).await else {
+    let Some(pebble) = start_with(resp.local_addr().port(), &[], extra).await else {
         return;
     };
     let client = pebble.client().await;

@@ -5,8 +5,10 @@
 
 pub mod alpn;
 pub mod ca;
+pub mod pebble;
 pub mod raw;
 
 pub use alpn::AlpnResponder;
 pub use ca::TestCa;
+pub use pebble::{Pebble, PebbleOptions};
 pub use raw::{Raw, Resp};

@@ -2,24 +2,7 @@
 //! revocation.
 
 use super::*;
-
-/// Debian's Pebble + challtestsrv on free loopback ports, validating http-01 on `http` and
-/// tls-alpn-01 on `tls`; killed on drop.
-struct Pebble {
-    dir: tempfile::TempDir,
-    children: Vec<std::process::Child>,
-    directory: String,
-    mgmt: u16,
-}
-
-impl Drop for Pebble {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+use arbor_testkit::{Pebble, PebbleOptions};
 
 fn openssl_in(dir: &Path, args: &[&str]) -> String {
     let o = Command::new("openssl")
@@ -35,166 +18,17 @@ fn openssl_in(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-impl Pebble {
-    async fn start(http: u16, tls: u16) -> Option<Pebble> {
-        const PEBBLE: &str = "/usr/bin/pebble";
-        const CHALLTESTSRV: &str = "/usr/bin/pebble-challtestsrv";
-        if !Path::new(PEBBLE).exists() || !Path::new(CHALLTESTSRV).exists() {
-            eprintln!("SKIP: {PEBBLE} or {CHALLTESTSRV} not installed (apt-get install pebble)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        openssl_in(
-            d,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=test listener CA",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign",
-            ],
-        );
-        openssl_in(
-            d,
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "leaf.key",
-                "-out",
-                "leaf.csr",
-            ],
-        );
-        std::fs::write(
-            d.join("leaf.ext"),
-            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
-             extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-        )
-        .unwrap();
-        openssl_in(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "leaf.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "leaf.ext",
-                "-out",
-                "leaf.pem",
-            ],
-        );
-        let (acme, mgmt, dns, dns_mgmt) = (free_port(), free_port(), free_port(), free_port());
-        let config = serde_json::json!({ "pebble": {
-            "listenAddress": format!("127.0.0.1:{acme}"),
-            "managementListenAddress": format!("127.0.0.1:{mgmt}"),
-            "certificate": d.join("leaf.pem"),
-            "privateKey": d.join("leaf.key"),
-            "httpPort": http,
-            "tlsPort": tls,
-            "ocspResponderURL": "",
-            "externalAccountBindingRequired": false
-        }});
-        std::fs::write(d.join("pebble.json"), config.to_string()).unwrap();
-        let log = |n: &str| std::process::Stdio::from(std::fs::File::create(d.join(n)).unwrap());
-        let challtestsrv = Command::new(CHALLTESTSRV)
-            .args([
-                "-dns01",
-                &format!("127.0.0.1:{dns}"),
-                "-defaultIPv4",
-                "127.0.0.1",
-                "-defaultIPv6",
-                "",
-                "-http01",
-                "",
-                "-https01",
-                "",
-                "-tlsalpn01",
-                "",
-                "-management",
-                &format!("127.0.0.1:{dns_mgmt}"),
-            ])
-            .stdout(log("challtestsrv.log"))
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start challtestsrv");
-        let pebble = Command::new(PEBBLE)
-            .args([
-                "-config",
-                &d.join("pebble.json").to_string_lossy(),
-                "-dnsserver",
-            ])
-            .arg(format!("127.0.0.1:{dns}"))
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env("PEBBLE_AUTHZREUSE", "0")
-            .env("PEBBLE_ALTERNATE_ROOTS", "1")
-            .stdout(log("pebble.log"))
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start pebble");
-        let p = Pebble {
-            directory: format!("https://127.0.0.1:{acme}/dir"),
-            mgmt,
-            children: vec![challtestsrv, pebble],
-            dir,
-        };
-        let ca = std::fs::read(p.dir.path().join("ca.pem")).unwrap();
-        for _ in 0..100 {
-            if AcmeClient::new(&p.directory, Some(&ca)).await.is_ok() {
-                return Some(p);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("pebble did not come up");
-    }
-
-    async fn mgmt_get(&self, path: &str) -> (u16, String) {
-        let ca = std::fs::read(self.dir.path().join("ca.pem")).unwrap();
-        let http = reqwest::Client::builder()
-            .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
-            .build()
-            .unwrap();
-        let r = http
-            .get(format!("https://127.0.0.1:{}{path}", self.mgmt))
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
-    }
-}
-
 #[tokio::test]
 async fn pebble_http01_tls_alpn01_preferred_chain_and_revocation() {
     let (http, tls) = (free_port(), free_port());
-    let Some(pebble) = Pebble::start(http, tls).await else {
+    let Some(pebble) = Pebble::start(PebbleOptions {
+        http_port: http,
+        tls_port: tls,
+        env: &[("PEBBLE_ALTERNATE_ROOTS", "1")],
+        extra: serde_json::json!({}),
+    })
+    .await
+    else {
         return;
     };
     // The alternate root's CN, to prefer the chain that ends there.
