@@ -77,9 +77,9 @@ fn issuer(state: &AppState) -> ApiResult<&Arc<LogIssuer>> {
         .ok_or_else(|| ApiError::NotFound("this CA runs no MTC log".into()))
 }
 
-/// A certificate download: the PEM certificate, plus properties when asked for.
-fn download(der: &[u8], properties_pem: &str, with_props: bool) -> Response {
-    let mut text = pem(der);
+/// A certificate download: the PEM certificates, plus properties when asked for.
+fn download(certs: &[&[u8]], properties_pem: &str, with_props: bool) -> Response {
+    let mut text: String = certs.iter().map(|der| pem(der)).collect();
     let ctype = if with_props {
         text.push_str(properties_pem);
         PEM_WITH_PROPERTIES
@@ -109,18 +109,12 @@ pub fn standalone(
     let props = issuer(state)?
         .standalone_properties_pem()
         .map_err(relative_error)?;
-    let with_props = wants_properties(headers);
-    let mut r = if with_props {
-        download(&cert.der, &props, true)
+    let mut r = if wants_properties(headers) {
+        download(&[&cert.der], &props, true)
     } else {
-        let mut text = pem(&cert.der);
-        if let Some(ca) = &state.mtc_ca_der {
-            text.push_str(&pem(ca));
-        }
-        let mut r = (StatusCode::OK, text).into_response();
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PEM_CHAIN));
-        r
+        let ca = state.mtc_ca_der.as_deref().map(Vec::as_slice);
+        let certs: Vec<&[u8]> = std::iter::once(cert.der.as_slice()).chain(ca).collect();
+        download(&certs, &props, false)
     };
     add_link(
         &mut r,
@@ -182,7 +176,7 @@ pub async fn landmark(
     }
     let up = render::cert_url(&req.base, &serial);
     let mut r = match build(&state, &cert.der).await {
-        Ok(rel) => download(&rel.der, &rel.properties_pem, wants_properties(&headers)),
+        Ok(rel) => download(&[&rel.der], &rel.properties_pem, wants_properties(&headers)),
         Err(ApiError::LandmarkNotReady {
             retry_after_secs, ..
         }) => {
@@ -229,7 +223,7 @@ pub async fn new_relative_certificate(
         ));
     }
     let rel = build(&state, &der).await?;
-    let mut r = download(&rel.der, &rel.properties_pem, wants_properties(&headers));
+    let mut r = download(&[&rel.der], &rel.properties_pem, wants_properties(&headers));
     add_link(&mut r, &render::cert_url(&req.base, &serial), "up");
     Ok(r)
 }
