@@ -391,11 +391,7 @@ pub(crate) async fn install_current(
         .map_err(CronError::io("read", &dir.join("chain.pem")))?;
     let chain = pem_chain_to_der(&chain_pem)?;
     let props_path = dir.join("cert.properties");
-    let properties = match std::fs::read(&props_path) {
-        Ok(p) => Some(p),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(CronError::io("read", &props_path)(e)),
-    };
+    let properties = crate::cron::state::read_optional(&props_path)?;
     install::install_files(cert, &key, &chain, properties.as_deref())?;
     // landmark.pem belongs to this certificate only once it was fetched for it.
     let cs = cert_state(state, &cert.name);

@@ -212,11 +212,7 @@ pub(crate) fn install_files(sess: &Session<'_>, cert: &CertConfig) -> Result<(),
     let (pem_path, props_path) = files(sess, &cert.name)?;
     let pem = std::fs::read_to_string(&pem_path).map_err(CronError::io("read", &pem_path))?;
     let der = pem_chain_to_der(&pem)?.swap_remove(0);
-    let props = match std::fs::read(&props_path) {
-        Ok(p) => Some(p),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(CronError::io("read", &props_path)(e)),
-    };
+    let props = crate::cron::state::read_optional(&props_path)?;
     install::install_landmark(cert, &der, props.as_deref())
 }
 

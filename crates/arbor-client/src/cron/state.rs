@@ -338,6 +338,15 @@ pub fn remove_durable(path: &Path) -> Result<(), CronError> {
     Ok(())
 }
 
+/// Reads a file that may be absent (`None`).
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, CronError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CronError::io("read", path)(e)),
+    }
+}
+
 /// Reads a PEM private key file.
 pub fn read_key(path: &Path) -> Result<Option<arbor_proto::sign::SigningKey>, CronError> {
     match std::fs::read_to_string(path) {
