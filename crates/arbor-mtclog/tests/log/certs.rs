@@ -26,6 +26,41 @@ use crate::witness::{witness, witness_id, witness_signer};
 
 const T0: u64 = T0_MS / 1000;
 
+/// The ML-DSA-44 CA certificate of log 1 for `ca_key`, and the policy requiring the CA
+/// cosigner and the test witness.
+pub fn ca_and_policy(
+    ca_key: &MlDsa44MessageSigner,
+) -> (
+    arbor_mtc::formats::TrustAnchorId,
+    CaCertificate,
+    CosignerPolicy,
+) {
+    let ca_id = ca_id();
+    let ca = CaCertificate::build(
+        &ca_id,
+        1,
+        &validity(T0 - 86_400, 365 * 86_400),
+        &ca_key.spki_der().unwrap(),
+        MtcCaExtension {
+            sig_alg: spki::AlgorithmIdentifierOwned {
+                oid: const_oid::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.17"),
+                parameters: None,
+            },
+            min_serial: 1 << 48,
+            max_serial: (2 << 48) - 1,
+        },
+    )
+    .unwrap();
+    let wkey =
+        CosignerKey::from_spki_der(witness_id(), &ed25519_spki(&witness_signer().verifier().0))
+            .unwrap();
+    let policy = CosignerPolicy::new()
+        .with_cosigner(wkey)
+        .require(ca_id.clone())
+        .require_quorum(1, vec![witness_id()]);
+    (ca_id, ca, policy)
+}
+
 pub fn validity(from: u64, secs: u64) -> Validity {
     let t = |s| Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(s)).unwrap());
     Validity::new(t(from), t(from + secs))
@@ -91,29 +126,7 @@ async fn issued_certificates_verify_with_arbor_mtc() {
         .await
         .unwrap();
 
-    let ca_id = ca_id();
-    let ca = CaCertificate::build(
-        &ca_id,
-        1,
-        &validity(T0 - 86_400, 365 * 86_400),
-        &ca_key.spki_der().unwrap(),
-        MtcCaExtension {
-            sig_alg: spki::AlgorithmIdentifierOwned {
-                oid: const_oid::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.17"),
-                parameters: None,
-            },
-            min_serial: 1 << 48,
-            max_serial: (2 << 48) - 1,
-        },
-    )
-    .unwrap();
-    let wkey =
-        CosignerKey::from_spki_der(witness_id(), &ed25519_spki(&witness_signer().verifier().0))
-            .unwrap();
-    let policy = CosignerPolicy::new()
-        .with_cosigner(wkey)
-        .require(ca_id.clone())
-        .require_quorum(1, vec![witness_id()]);
+    let (ca_id, ca, policy) = ca_and_policy(&ca_key);
 
     // Index 0 is a null entry; then two rounds of certificates.
     submit_round(&log, vec![MtcLogEntry::null().encode().unwrap()]).await;

@@ -7,12 +7,10 @@
 use std::sync::Arc;
 
 use arbor_mtc::formats::{
-    EntryExtensions, MtcCaExtension, MtcLogEntry, MtcProof, TbsCertificateLogEntry, serial_number,
+    EntryExtensions, MtcLogEntry, MtcProof, TbsCertificateLogEntry, serial_number,
 };
 use arbor_mtc::verify::VerifiedBy;
-use arbor_mtc::{
-    CaCertificate, CosignerKey, CosignerPolicy, MtcCertificate, TrustedSubtrees, verify,
-};
+use arbor_mtc::{MtcCertificate, TrustedSubtrees, verify};
 use arbor_mtclog::storage::fault::MemStorage;
 use arbor_mtclog::{IssuanceLog, LogKeys, MlDsa44MessageSigner, Sequenced, WitnessEndpoint};
 use arbor_tlog::checkpoint::open_checkpoint;
@@ -21,7 +19,7 @@ use arbor_tlog::{leaf_hash, verify_subtree_inclusion};
 use x509_cert::certificate::Version;
 use x509_cert::name::Name;
 
-use crate::certs::{ed25519_spki, validity};
+use crate::certs::{ca_and_policy, ed25519_spki, validity};
 use crate::common::*;
 use crate::witness::{witness, witness_id, witness_signer};
 
@@ -72,29 +70,7 @@ async fn an_old_entry_gets_a_certificate_that_verifies() {
     )
     .await
     .unwrap();
-    let ca_id = ca_id();
-    let ca = CaCertificate::build(
-        &ca_id,
-        1,
-        &validity(T0 - 86_400, 365 * 86_400),
-        &ca_key.spki_der().unwrap(),
-        MtcCaExtension {
-            sig_alg: spki::AlgorithmIdentifierOwned {
-                oid: const_oid::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.17"),
-                parameters: None,
-            },
-            min_serial: 1 << 48,
-            max_serial: (2 << 48) - 1,
-        },
-    )
-    .unwrap();
-    let wkey =
-        CosignerKey::from_spki_der(witness_id(), &ed25519_spki(&witness_signer().verifier().0))
-            .unwrap();
-    let policy = CosignerPolicy::new()
-        .with_cosigner(wkey)
-        .require(ca_id.clone())
-        .require_quorum(1, vec![witness_id()]);
+    let (ca_id, ca, policy) = ca_and_policy(&ca_key);
 
     // The entry of interest lands in the middle of round 2 of 4; later rounds
     // push the tree past it (and past a 256-entry bundle boundary).
