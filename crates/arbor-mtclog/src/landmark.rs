@@ -232,6 +232,24 @@ impl IssuanceLog {
             .clone()
     }
 
+    /// The subtrees of every landmark allocated so far, as a relying party current to
+    /// the newest landmark trusts them (draft §8.4).
+    pub fn trusted_subtrees(&self) -> arbor_mtc::TrustedSubtrees {
+        let log = self.config.log_number;
+        arbor_mtc::TrustedSubtrees(
+            self.landmarks()
+                .iter()
+                .flat_map(|l| l.subtrees.iter())
+                .map(|s| arbor_mtc::TrustedSubtree {
+                    log,
+                    start: s.start,
+                    end: s.end,
+                    hash: s.hash,
+                })
+                .collect(),
+        )
+    }
+
     /// The landmark document as published.
     pub fn landmark_document(&self) -> String {
         document(&self.landmarks(), self.clock.now_secs())

@@ -4,9 +4,7 @@
 //! landmark clock allocates a landmark.
 
 use arbor_mtc::formats::CertificatePropertyList;
-use arbor_mtc::{
-    CaCertificate, CosignerKey, CosignerPolicy, TrustedSubtree, TrustedSubtrees, verify,
-};
+use arbor_mtc::{CaCertificate, CosignerKey, CosignerPolicy, TrustedSubtrees, verify};
 use arbor_proto::sign::KeyKind;
 use arbor_ra::RaConfig;
 use arbor_server::mtc::MtcOptions;
@@ -222,19 +220,7 @@ fn log(ca: &TestCa) -> std::sync::Arc<arbor_mtclog::IssuanceLog> {
 /// Trusted subtrees of every landmark the log has allocated (what a relying party
 /// current to the newest landmark holds).
 fn trusted(ca: &TestCa) -> TrustedSubtrees {
-    TrustedSubtrees(
-        log(ca)
-            .landmarks()
-            .iter()
-            .flat_map(|l| l.subtrees.iter())
-            .map(|s| TrustedSubtree {
-                log: 1,
-                start: s.start,
-                end: s.end,
-                hash: s.hash,
-            })
-            .collect(),
-    )
+    log(ca).trusted_subtrees()
 }
 
 async fn covered(ca: &TestCa, index: u64) -> bool {

@@ -8,9 +8,7 @@
 use super::*;
 use arbor_mtc::formats::CertificatePropertyList;
 use arbor_mtc::verify::VerifiedBy;
-use arbor_mtc::{
-    CaCertificate, CosignerKey, CosignerPolicy, TrustedSubtree, TrustedSubtrees, verify,
-};
+use arbor_mtc::{CaCertificate, CosignerKey, CosignerPolicy, TrustedSubtrees, verify};
 
 impl Ca {
     fn log(&self) -> std::sync::Arc<arbor_mtclog::IssuanceLog> {
@@ -34,19 +32,7 @@ impl Ca {
 
     /// What a relying party current to the newest landmark trusts.
     fn trusted(&self) -> TrustedSubtrees {
-        TrustedSubtrees(
-            self.log()
-                .landmarks()
-                .iter()
-                .flat_map(|l| l.subtrees.iter())
-                .map(|s| TrustedSubtree {
-                    log: 1,
-                    start: s.start,
-                    end: s.end,
-                    hash: s.hash,
-                })
-                .collect(),
-        )
+        self.log().trusted_subtrees()
     }
 
     async fn mtc_ca_cert(&self) -> CaCertificate {

@@ -11,8 +11,7 @@ use arbor_mtc::formats::{
 };
 use arbor_mtc::verify::VerifiedBy;
 use arbor_mtc::{
-    CaCertificate, CosignerKey, CosignerPolicy, MtcCertificate, TrustedSubtree, TrustedSubtrees,
-    verify,
+    CaCertificate, CosignerKey, CosignerPolicy, MtcCertificate, TrustedSubtrees, verify,
 };
 use arbor_mtclog::storage::fault::MemStorage;
 use arbor_mtclog::{IssuanceLog, LandmarkStatus, LogKeys, MlDsa44MessageSigner, WitnessEndpoint};
@@ -202,19 +201,8 @@ async fn issued_certificates_verify_with_arbor_mtc() {
     // Landmark-relative certificates once a landmark covers the entries.
     env.clock.advance(cfg.landmark_interval);
     assert_eq!(log.tick_landmarks().await.unwrap(), Some(1));
-    let lm = log.landmarks();
-    let trusted = TrustedSubtrees(
-        lm[1]
-            .subtrees
-            .iter()
-            .map(|s| TrustedSubtree {
-                log: 1,
-                start: s.start,
-                end: s.end,
-                hash: s.hash,
-            })
-            .collect(),
-    );
+    let trusted = log.trusted_subtrees();
+    assert!(!trusted.0.is_empty());
     let now = (T0 + 3600 + 60) as i64;
     for (index, e) in issued {
         let LandmarkStatus::Covered(p) = log.landmark_for(index).await.unwrap() else {
